@@ -1,0 +1,1 @@
+"""Configuration: `Config` models, `EnvVar`, and run config resolution."""

@@ -1,0 +1,1 @@
+"""Declarations: assets, ops, graphs, jobs, checks and selections. Pure data, no I/O."""

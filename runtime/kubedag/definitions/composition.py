@@ -1,0 +1,181 @@
+"""Composition: calling ops inside a `@graph`, `@job` or `@graph_asset` body records a node
+instead of running the op.
+
+While a composition function runs, calls to op and graph definitions return handles to their
+outputs (`NodeOutputHandle`); passing a handle to another call records a data dependency. The
+result is a list of `NodeInvocation`s that `GraphDefinition` keeps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from kubedag.definitions.policies import RetryPolicy
+from kubedag.errors import InvalidDefinitionError
+
+
+@dataclass(frozen=True)
+class NodeOutputHandle:
+    """One output of one node in a graph being composed."""
+
+    node_name: str
+    output_name: str
+
+    def alias(self, name: str) -> Any:  # pragma: no cover - guard for a common mistake
+        raise InvalidDefinitionError("Call .alias() on the op definition, not on its output.")
+
+
+@dataclass(frozen=True)
+class GraphInputHandle:
+    """An input of the graph being composed, passed on to the nodes that use it."""
+
+    input_name: str
+
+
+InputBinding = NodeOutputHandle | GraphInputHandle | tuple[NodeOutputHandle | GraphInputHandle, ...]
+
+
+@dataclass(frozen=True)
+class NodeInvocation:
+    """A use of an op or graph inside a graph, with what feeds each of its inputs."""
+
+    name: str
+    definition: Any  # OpDefinition | GraphDefinition
+    inputs: Mapping[str, InputBinding]
+    tags: Mapping[str, str] = field(default_factory=dict)
+    retry_policy: RetryPolicy | None = None
+
+
+class CompositionBuilder:
+    """Collects the nodes recorded while one composition function runs."""
+
+    def __init__(self, owner: str) -> None:
+        self.owner = owner
+        self.nodes: list[NodeInvocation] = []
+        self._used_names: dict[str, int] = {}
+
+    def _unique_name(self, base: str, explicit: bool) -> str:
+        count = self._used_names.get(base, 0)
+        self._used_names[base] = count + 1
+        if count == 0:
+            return base
+        if explicit:
+            raise InvalidDefinitionError(
+                f"{self.owner}: two nodes are named '{base}'; give each .alias() a distinct name."
+            )
+        return f"{base}_{count + 1}"
+
+    def invoke(
+        self,
+        definition: Any,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        *,
+        alias: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        retry_policy: RetryPolicy | None = None,
+    ) -> Any:
+        input_names: tuple[str, ...] = definition.composition_input_names
+        if len(args) > len(input_names):
+            raise InvalidDefinitionError(
+                f"{self.owner}: '{definition.name}' takes {len(input_names)} input(s) "
+                f"({', '.join(input_names) or 'none'}) but was given {len(args)}."
+            )
+        bindings: dict[str, InputBinding] = {}
+        for name, value in [*zip(input_names, args, strict=False), *kwargs.items()]:
+            if name not in input_names:
+                raise InvalidDefinitionError(
+                    f"{self.owner}: '{definition.name}' has no input '{name}'; "
+                    f"its inputs are: {', '.join(input_names) or 'none'}."
+                )
+            bindings[name] = _binding(self.owner, definition.name, name, value)
+        node_name = self._unique_name(alias or definition.name, explicit=alias is not None)
+        self.nodes.append(
+            NodeInvocation(node_name, definition, bindings, dict(tags or {}), retry_policy)
+        )
+        output_names: tuple[str, ...] = definition.composition_output_names
+        handles = [NodeOutputHandle(node_name, out) for out in output_names]
+        if len(handles) == 1:
+            return handles[0]
+        if not handles:
+            return NodeOutputHandle(node_name, "result")
+        return NamedTuple("Outputs", [(n, NodeOutputHandle) for n in output_names])(*handles)  # type: ignore[misc]
+
+
+def _binding(owner: str, node: str, input_name: str, value: Any) -> InputBinding:
+    if isinstance(value, NodeOutputHandle | GraphInputHandle):
+        return value
+    if isinstance(value, list | tuple) and value and all(
+        isinstance(v, NodeOutputHandle | GraphInputHandle) for v in value
+    ):
+        return tuple(value)
+    raise InvalidDefinitionError(
+        f"{owner}: input '{input_name}' of '{node}' was given {value!r}. Inside a graph or job "
+        "body, inputs must be outputs of other ops (or graph inputs); pass constants through "
+        "config instead."
+    )
+
+
+_stack: list[CompositionBuilder] = []
+
+
+def current_composition() -> CompositionBuilder | None:
+    return _stack[-1] if _stack else None
+
+
+class composing:  # noqa: N801 - used as a context manager, reads like a statement
+    """`with composing(builder):` makes op calls record nodes into `builder`."""
+
+    def __init__(self, builder: CompositionBuilder) -> None:
+        self.builder = builder
+
+    def __enter__(self) -> CompositionBuilder:
+        _stack.append(self.builder)
+        return self.builder
+
+    def __exit__(self, *exc: object) -> None:
+        _stack.pop()
+
+
+class PendingNodeInvocation:
+    """An op or graph with an alias, tags or retry policy, waiting to be called in a body."""
+
+    def __init__(
+        self,
+        definition: Any,
+        alias: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        retry_policy: RetryPolicy | None = None,
+    ) -> None:
+        self.definition = definition
+        self.given_alias = alias
+        self.given_tags = dict(tags or {})
+        self.given_retry_policy = retry_policy
+
+    def alias(self, name: str) -> PendingNodeInvocation:
+        return PendingNodeInvocation(self.definition, name, self.given_tags, self.given_retry_policy)
+
+    def tag(self, tags: Mapping[str, str]) -> PendingNodeInvocation:
+        merged = {**self.given_tags, **tags}
+        return PendingNodeInvocation(self.definition, self.given_alias, merged, self.given_retry_policy)
+
+    def with_retry_policy(self, policy: RetryPolicy) -> PendingNodeInvocation:
+        return PendingNodeInvocation(self.definition, self.given_alias, self.given_tags, policy)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        builder = current_composition()
+        if builder is None:
+            raise InvalidDefinitionError(
+                f"'{self.definition.name}' with .alias()/.tag() can only be called inside a "
+                "@graph, @job or @graph_asset body."
+            )
+        return builder.invoke(
+            self.definition,
+            args,
+            kwargs,
+            alias=self.given_alias,
+            tags=self.given_tags,
+            retry_policy=self.given_retry_policy,
+        )

@@ -1,0 +1,217 @@
+"""Ops: the unit of computation. An asset is an op plus the asset keys it produces.
+
+`@op` reads the function's signature once (see `signature.py`) and records inputs, outputs,
+config and resources. Calling an op inside a graph body records a node; calling it anywhere
+else runs the function directly, which is how users test it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, overload
+
+from kubedag.definitions.composition import PendingNodeInvocation, current_composition
+from kubedag.definitions.io_specs import NO_DEFAULT, In, Out
+from kubedag.definitions.policies import RetryPolicy
+from kubedag.definitions.signature import (
+    NO_ANNOTATION,
+    FunctionSignature,
+    InputDef,
+    OutputDef,
+    is_nothing_annotation,
+    read_signature,
+)
+from kubedag.errors import InvalidDefinitionError
+
+
+class OpDefinition:
+    """A compute function with its declared inputs, outputs, config and resources."""
+
+    def __init__(
+        self,
+        compute_fn: Callable[..., Any],
+        *,
+        name: str | None = None,
+        ins: Mapping[str, In] | None = None,
+        out: Out | Mapping[str, Out] | None = None,
+        output_defs: tuple[OutputDef, ...] | None = None,
+        config_schema: Any = None,
+        required_resource_keys: set[str] | frozenset[str] | None = None,
+        retry_policy: RetryPolicy | None = None,
+        tags: Mapping[str, str] | None = None,
+        description: str | None = None,
+        code_version: str | None = None,
+        signature: FunctionSignature | None = None,
+    ) -> None:
+        self.name = name or compute_fn.__name__
+        if not self.name.isidentifier():
+            raise InvalidDefinitionError(
+                f"Op name '{self.name}' is not a valid identifier; use letters, digits and '_'."
+            )
+        self.compute_fn = compute_fn
+        self.signature = signature or read_signature(compute_fn, owner=f"op '{self.name}'")
+        self.input_defs = _input_defs(self.name, self.signature, ins or {})
+        self.output_defs = output_defs or _output_defs(self.signature, out)
+        self.config_class = self.signature.config_class
+        self.config_schema = config_schema
+        if self.signature.config_param and self.config_class is None and config_schema is None:
+            raise InvalidDefinitionError(
+                f"op '{self.name}': parameter 'config' needs a type annotation with a "
+                "dg.Config subclass, e.g. `config: MyConfig`."
+            )
+        self.resource_params = dict(self.signature.resource_params)
+        self.required_resource_keys = frozenset(required_resource_keys or ()) | frozenset(
+            self.resource_params.values()
+        )
+        self.retry_policy = retry_policy
+        self.tags = dict(tags or {})
+        self.description = description or (compute_fn.__doc__ or "").strip() or None
+        self.code_version = code_version
+
+    # -- what composition needs -------------------------------------------------------------
+    @property
+    def composition_input_names(self) -> tuple[str, ...]:
+        return tuple(i.name for i in self.input_defs)
+
+    @property
+    def composition_output_names(self) -> tuple[str, ...]:
+        return tuple(o.name for o in self.output_defs)
+
+    @property
+    def has_config(self) -> bool:
+        return self.config_class is not None or self.config_schema is not None
+
+    def input_def(self, name: str) -> InputDef:
+        for input_def in self.input_defs:
+            if input_def.name == name:
+                return input_def
+        raise KeyError(name)
+
+    def output_def(self, name: str) -> OutputDef:
+        for output_def in self.output_defs:
+            if output_def.name == name:
+                return output_def
+        raise InvalidDefinitionError(
+            f"op '{self.name}' has no output '{name}'; its outputs are: "
+            f"{', '.join(o.name for o in self.output_defs)}."
+        )
+
+    # -- use in a graph body ----------------------------------------------------------------
+    def alias(self, name: str) -> PendingNodeInvocation:
+        return PendingNodeInvocation(self, alias=name)
+
+    def tag(self, tags: Mapping[str, str]) -> PendingNodeInvocation:
+        return PendingNodeInvocation(self, tags=tags)
+
+    def with_retry_policy(self, policy: RetryPolicy) -> PendingNodeInvocation:
+        return PendingNodeInvocation(self, retry_policy=policy)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        builder = current_composition()
+        if builder is not None:
+            return builder.invoke(self, args, kwargs)
+        # Direct invocation (tests): runs the function with a context built for the purpose.
+        from kubedag.execution.invocation import invoke_directly
+
+        return invoke_directly(self, args, kwargs)
+
+    def __repr__(self) -> str:
+        return f"<OpDefinition {self.name}>"
+
+
+def _input_defs(
+    name: str, signature: FunctionSignature, ins: Mapping[str, In]
+) -> tuple[InputDef, ...]:
+    known = {i.name for i in signature.inputs}
+    for extra in set(ins) - known:
+        raise InvalidDefinitionError(
+            f"op '{name}': ins names '{extra}', which is not a parameter of the function."
+        )
+    defs = []
+    for input_def in signature.inputs:
+        spec = ins.get(input_def.name)
+        if spec is None:
+            defs.append(input_def)
+            continue
+        default = spec.default_value if spec.default_value is not NO_DEFAULT else input_def.default
+        defs.append(
+            InputDef(
+                name=input_def.name,
+                annotation=spec.dagster_type or input_def.annotation,
+                default=default,
+                description=spec.description,
+                metadata=dict(spec.metadata),
+            )
+        )
+    return tuple(defs)
+
+
+def _output_defs(signature: FunctionSignature, out: Out | Mapping[str, Out] | None) -> tuple[OutputDef, ...]:
+    ret = signature.return_annotation
+    if out is None or isinstance(out, Out):
+        spec = out or Out()
+        annotation = spec.dagster_type or (None if ret is NO_ANNOTATION else ret)
+        return (
+            OutputDef(
+                name="result",
+                annotation=annotation,
+                is_nothing=is_nothing_annotation(ret) and spec.dagster_type is None,
+                is_required=spec.is_required,
+                io_manager_key=spec.io_manager_key or "io_manager",
+                description=spec.description,
+                metadata=dict(spec.metadata),
+            ),
+        )
+    return tuple(
+        OutputDef(
+            name=name,
+            annotation=spec.dagster_type,
+            is_required=spec.is_required,
+            io_manager_key=spec.io_manager_key or "io_manager",
+            description=spec.description,
+            metadata=dict(spec.metadata),
+        )
+        for name, spec in out.items()
+    )
+
+
+@overload
+def op(compute_fn: Callable[..., Any]) -> OpDefinition: ...
+@overload
+def op(
+    compute_fn: None = None, **kwargs: Any
+) -> Callable[[Callable[..., Any]], OpDefinition]: ...
+def op(
+    compute_fn: Callable[..., Any] | None = None,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    ins: Mapping[str, In] | None = None,
+    out: Out | Mapping[str, Out] | None = None,
+    config_schema: Any = None,
+    required_resource_keys: set[str] | None = None,
+    tags: Mapping[str, str] | None = None,
+    retry_policy: RetryPolicy | None = None,
+    code_version: str | None = None,
+    pool: str | None = None,
+) -> Any:
+    """Declare an op. Inputs come from parameters, outputs from the return annotation or `out`."""
+
+    def decorate(fn: Callable[..., Any]) -> OpDefinition:
+        op_tags = dict(tags or {})
+        if pool:
+            op_tags["kubedag/pool"] = pool
+        return OpDefinition(
+            fn,
+            name=name,
+            ins=ins,
+            out=out,
+            config_schema=config_schema,
+            required_resource_keys=required_resource_keys,
+            retry_policy=retry_policy,
+            tags=op_tags,
+            description=description,
+            code_version=code_version,
+        )
+
+    return decorate(compute_fn) if compute_fn is not None else decorate

@@ -1,0 +1,388 @@
+"""Steps: the flat, executable form of a job. One step per op invocation.
+
+Graphs nest and assets are keyed by asset key; execution wants neither. Building steps flattens
+graphs into dotted step keys (`complex_asset.step_one`) and turns every data dependency into an
+input *source*: another step's output in the same run, an asset loaded through its I/O manager,
+a default value, or several of these (fan-in).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from kubedag.definitions.asset_graph import AssetGraph
+from kubedag.definitions.asset_key import AssetKey
+from kubedag.definitions.assets import AssetsDefinition
+from kubedag.definitions.checks import AssetCheckKey, AssetChecksDefinition, AssetCheckSpec
+from kubedag.definitions.composition import GraphInputHandle, NodeOutputHandle
+from kubedag.definitions.graph import GraphDefinition
+from kubedag.definitions.op import OpDefinition
+from kubedag.definitions.policies import RetryPolicy
+from kubedag.errors import InvalidDefinitionError, InvalidSelectionError
+
+
+@dataclass(frozen=True)
+class FromStepOutput:
+    step_key: str
+    output_name: str
+
+
+@dataclass(frozen=True)
+class FromAsset:
+    """Load an asset that this run does not produce, through the I/O manager that stores it."""
+
+    asset_key: AssetKey
+    io_manager_key: str
+
+
+@dataclass(frozen=True)
+class FromDefault:
+    value: Any
+
+
+@dataclass(frozen=True)
+class FromRunConfig:
+    """No upstream: the value must come from run config (`ops.<op>.inputs.<name>`)."""
+
+    node_path: tuple[str, ...]
+    input_name: str
+
+
+@dataclass(frozen=True)
+class FromMany:
+    sources: tuple[Any, ...]
+
+
+InputSource = FromStepOutput | FromAsset | FromDefault | FromRunConfig | FromMany
+
+
+@dataclass(frozen=True)
+class StepOutput:
+    name: str
+    asset_key: AssetKey | None = None
+    io_manager_key: str = "io_manager"
+    is_nothing: bool = False
+    is_required: bool = True
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    """Everything needed to execute one op invocation, with no reference to graphs."""
+
+    key: str
+    op: OpDefinition
+    node_path: tuple[str, ...]
+    inputs: Mapping[str, InputSource]
+    outputs: tuple[StepOutput, ...]
+    after: tuple[str, ...] = ()
+    check_specs: tuple[AssetCheckSpec, ...] = ()
+    assets_def: AssetsDefinition | None = None
+    checks_def: AssetChecksDefinition | None = None
+    retry_policy: RetryPolicy | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def asset_keys(self) -> tuple[AssetKey, ...]:
+        return tuple(o.asset_key for o in self.outputs if o.asset_key is not None)
+
+    @property
+    def upstream_step_keys(self) -> set[str]:
+        keys = set(self.after)
+        for source in self.inputs.values():
+            for single in source.sources if isinstance(source, FromMany) else (source,):
+                if isinstance(single, FromStepOutput):
+                    keys.add(single.step_key)
+        return keys
+
+    def output(self, name: str) -> StepOutput:
+        for output in self.outputs:
+            if output.name == name:
+                return output
+        raise InvalidDefinitionError(f"Step '{self.key}' has no output '{name}'.")
+
+    @property
+    def kind(self) -> str:
+        if self.checks_def is not None:
+            return "asset check"
+        return "asset" if self.assets_def is not None else "op"
+
+    @property
+    def label(self) -> str:
+        """How error messages name the step's definition."""
+        if self.assets_def is not None and self.asset_keys:
+            return "asset '" + ", ".join(k.to_user_string() for k in self.asset_keys) + "'"
+        if self.check_specs:
+            return "asset check '" + ", ".join(s.key.to_user_string() for s in self.check_specs) + "'"
+        return f"op '{self.key}'"
+
+
+# -- op graphs -----------------------------------------------------------------------------
+
+NodeOutputs = dict[tuple[str, str], FromStepOutput]
+
+
+def steps_from_graph(graph: GraphDefinition) -> tuple[list[StepSpec], NodeOutputs]:
+    """Flatten a graph into steps; also return where each node's outputs come from, keyed by
+    (dotted node path, output name), for `output_for_node`."""
+    steps: list[StepSpec] = []
+    node_outputs: NodeOutputs = {}
+    _flatten(graph, (), {}, steps, node_outputs)
+    return steps, node_outputs
+
+
+def _flatten(
+    graph: GraphDefinition,
+    prefix: tuple[str, ...],
+    graph_inputs: Mapping[str, InputSource],
+    steps: list[StepSpec],
+    node_outputs: NodeOutputs,
+) -> dict[str, FromStepOutput]:
+    local: dict[tuple[str, str], FromStepOutput] = {}
+
+    def resolve(binding: Any, node_path: tuple[str, ...], input_name: str) -> InputSource:
+        if isinstance(binding, tuple):
+            return FromMany(tuple(resolve(b, node_path, input_name) for b in binding))
+        if isinstance(binding, NodeOutputHandle):
+            return local[(binding.node_name, binding.output_name)]
+        if isinstance(binding, GraphInputHandle):
+            return graph_inputs.get(binding.input_name) or FromRunConfig(node_path, input_name)
+        raise InvalidDefinitionError(f"Unsupported input binding {binding!r}.")
+
+    for node in graph.nodes:
+        path = (*prefix, node.name)
+        definition = node.definition
+        if isinstance(definition, OpDefinition):
+            inputs: dict[str, InputSource] = {}
+            for input_def in definition.input_defs:
+                binding = node.inputs.get(input_def.name)
+                if binding is not None:
+                    inputs[input_def.name] = resolve(binding, path, input_def.name)
+                elif input_def.has_default:
+                    inputs[input_def.name] = FromDefault(input_def.default)
+                else:
+                    inputs[input_def.name] = FromRunConfig(path, input_def.name)
+            key = ".".join(path)
+            steps.append(
+                StepSpec(
+                    key=key,
+                    op=definition,
+                    node_path=path,
+                    inputs=inputs,
+                    outputs=tuple(
+                        StepOutput(o.name, None, o.io_manager_key, o.is_nothing, o.is_required)
+                        for o in definition.output_defs
+                    ),
+                    retry_policy=node.retry_policy or definition.retry_policy,
+                    tags={**definition.tags, **node.tags},
+                )
+            )
+            for output_def in definition.output_defs:
+                source = FromStepOutput(key, output_def.name)
+                local[(node.name, output_def.name)] = source
+                node_outputs[(key, output_def.name)] = source
+        else:
+            sub_inputs = {
+                name: resolve(binding, path, name) for name, binding in node.inputs.items()
+            }
+            sub_outputs = _flatten(definition, path, sub_inputs, steps, node_outputs)
+            for name, source in sub_outputs.items():
+                local[(node.name, name)] = source
+                node_outputs[(".".join(path), name)] = source
+    return {
+        name: local[(handle.node_name, handle.output_name)]
+        for name, handle in graph.output_mappings.items()
+    }
+
+
+# -- asset jobs ----------------------------------------------------------------------------
+
+
+def steps_for_assets(
+    graph: AssetGraph,
+    asset_keys: frozenset[AssetKey],
+    check_keys: frozenset[AssetCheckKey],
+) -> tuple[list[StepSpec], NodeOutputs]:
+    """The steps that materialize `asset_keys` and evaluate `check_keys`, in graph order."""
+    producers: dict[AssetKey, FromStepOutput] = {}
+    steps: list[StepSpec] = []
+    node_outputs: NodeOutputs = {}
+    asset_steps: dict[int, list[StepSpec]] = {}
+    ordered_defs = _selected_assets_defs(graph, asset_keys)
+
+    for assets_def in ordered_defs:
+        inputs = {
+            name: producers.get(key) or FromAsset(key, _io_manager_key(graph, key))
+            for name, key in assets_def.keys_by_input_name.items()
+        }
+        after = _ordering_deps(assets_def.dependency_keys - set(assets_def.keys_by_input_name.values()), producers)
+        selected_checks = tuple(s for s in assets_def.check_specs if s.key in check_keys)
+        node = assets_def.node
+        if isinstance(node, OpDefinition):
+            step = StepSpec(
+                key=node.name,
+                op=node,
+                node_path=(node.name,),
+                inputs=inputs,
+                outputs=tuple(
+                    StepOutput(
+                        o.name,
+                        assets_def.keys_by_output_name.get(o.name),
+                        o.io_manager_key,
+                        o.is_nothing,
+                        o.is_required,
+                    )
+                    for o in node.output_defs
+                ),
+                after=after,
+                check_specs=selected_checks,
+                assets_def=assets_def,
+                retry_policy=node.retry_policy,
+                tags=node.tags,
+            )
+            new_steps = [step]
+            for output in step.outputs:
+                source = FromStepOutput(step.key, output.name)
+                node_outputs[(step.key, output.name)] = source
+                if output.asset_key is not None:
+                    producers[output.asset_key] = source
+        else:
+            new_steps, graph_outputs = _graph_asset_steps(assets_def, node, inputs, after, node_outputs)
+            for output_name, source in graph_outputs.items():
+                producers[assets_def.keys_by_output_name[output_name]] = source
+        steps.extend(new_steps)
+        asset_steps[id(assets_def)] = new_steps
+
+    for checks_def in _selected_checks_defs(graph, check_keys):
+        inputs = {
+            name: producers.get(key) or FromAsset(key, _io_manager_key(graph, key))
+            for name, key in checks_def.keys_by_input_name.items()
+        }
+        op_def = checks_def.node
+        steps.append(
+            StepSpec(
+                key=op_def.name,
+                op=op_def,
+                node_path=(op_def.name,),
+                inputs=inputs,
+                outputs=(StepOutput("result", None, "io_manager", True, False),),
+                after=_ordering_deps(checks_def.dependency_keys, producers),
+                check_specs=tuple(s for s in checks_def.specs if s.key in check_keys) or checks_def.specs,
+                checks_def=checks_def,
+                retry_policy=op_def.retry_policy,
+                tags=op_def.tags,
+            )
+        )
+    return _gate_on_blocking_checks(steps, producers), node_outputs
+
+
+def _io_manager_key(graph: AssetGraph, key: AssetKey) -> str:
+    producer = graph.producer.get(key)
+    return producer.io_manager_key_for(key) if producer is not None else "io_manager"
+
+
+def _ordering_deps(keys: set[AssetKey], producers: Mapping[AssetKey, FromStepOutput]) -> tuple[str, ...]:
+    return tuple(sorted({producers[k].step_key for k in keys if k in producers}))
+
+
+def _selected_assets_defs(graph: AssetGraph, asset_keys: frozenset[AssetKey]) -> list[AssetsDefinition]:
+    ordered: list[AssetsDefinition] = []
+    seen: set[int] = set()
+    for key in graph.toposorted_keys:
+        if key not in asset_keys or key in graph.external_keys:
+            continue
+        assets_def = graph.producer[key]
+        if id(assets_def) in seen:
+            continue
+        seen.add(id(assets_def))
+        missing = set(assets_def.keys) - asset_keys
+        if missing and not assets_def.can_subset:
+            raise InvalidSelectionError(
+                f"'{assets_def.node.name}' produces {', '.join(k.to_user_string() for k in assets_def.keys)} "
+                f"together and cannot produce a subset; the selection leaves out "
+                f"{', '.join(sorted(k.to_user_string() for k in missing))}. Select all of them."
+            )
+        ordered.append(assets_def)
+    return ordered
+
+
+def _selected_checks_defs(graph: AssetGraph, check_keys: frozenset[AssetCheckKey]) -> list[AssetChecksDefinition]:
+    ordered: list[AssetChecksDefinition] = []
+    for checks_def in graph.checks_defs:
+        if any(key in check_keys for key in checks_def.check_keys):
+            ordered.append(checks_def)
+    return ordered
+
+
+def _graph_asset_steps(
+    assets_def: AssetsDefinition,
+    node: GraphDefinition,
+    inputs: Mapping[str, InputSource],
+    after: tuple[str, ...],
+    node_outputs: NodeOutputs,
+) -> tuple[list[StepSpec], dict[str, FromStepOutput]]:
+    inner: list[StepSpec] = []
+    outputs = _flatten(node, (node.name,), inputs, inner, node_outputs)
+    asset_outputs = {
+        (source.step_key, source.output_name): assets_def.keys_by_output_name[name]
+        for name, source in outputs.items()
+    }
+    steps = []
+    for step in inner:
+        new_outputs = tuple(
+            dataclasses.replace(
+                o,
+                asset_key=asset_outputs.get((step.key, o.name)),
+                io_manager_key=assets_def.io_manager_keys_by_output.get("result", o.io_manager_key)
+                if (step.key, o.name) in asset_outputs
+                else o.io_manager_key,
+            )
+            for o in step.outputs
+        )
+        steps.append(
+            dataclasses.replace(
+                step,
+                outputs=new_outputs,
+                after=tuple(sorted(set(step.after) | set(after))),
+                assets_def=assets_def,
+                check_specs=assets_def.check_specs if any(o.asset_key for o in new_outputs) else (),
+            )
+        )
+    for name, source in outputs.items():
+        node_outputs[(node.name, name)] = source
+    return steps, outputs
+
+
+def _gate_on_blocking_checks(
+    steps: Sequence[StepSpec], producers: Mapping[AssetKey, FromStepOutput]
+) -> list[StepSpec]:
+    """Make every consumer of an asset wait for that asset's blocking checks, so a failed
+    blocking check skips everything downstream."""
+    blocking: dict[AssetKey, set[str]] = {}
+    for step in steps:
+        if step.checks_def is None:
+            continue
+        for spec in step.check_specs:
+            if spec.blocking:
+                blocking.setdefault(spec.asset_key, set()).add(step.key)
+    if not blocking:
+        return list(steps)
+    producer_step = {key: source.step_key for key, source in producers.items()}
+    gated = []
+    for step in steps:
+        consumed: set[AssetKey] = set()
+        if step.assets_def is not None:
+            consumed = step.assets_def.dependency_keys
+        elif step.checks_def is not None:
+            consumed = step.checks_def.dependency_keys - step.checks_def.asset_keys
+        extra = {
+            gate
+            for key in consumed
+            if key in producer_step
+            for gate in blocking.get(key, ())
+            if gate != step.key
+        }
+        gated.append(dataclasses.replace(step, after=tuple(sorted(set(step.after) | extra))) if extra else step)
+    return gated

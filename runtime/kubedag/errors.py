@@ -1,0 +1,102 @@
+"""One exception hierarchy for everything kubedag raises on purpose.
+
+Errors are part of the API: each message names the field or definition at fault, the value that
+was given and what would fix it. User code failures are never swallowed or re-worded: they are
+wrapped in `StepExecutionError` with the original exception kept as `__cause__` and as
+`user_exception`, so the traceback a user sees is their own.
+"""
+
+from __future__ import annotations
+
+
+class KubedagError(Exception):
+    """Base class of every error kubedag raises deliberately."""
+
+
+class InvalidDefinitionError(KubedagError):
+    """A definition (asset, op, job, check, Definitions) cannot be used as written."""
+
+
+class DuplicateAssetKeyError(InvalidDefinitionError):
+    """Two definitions claim to produce the same asset key."""
+
+
+class UnknownDependencyError(InvalidDefinitionError):
+    """An asset or check depends on an asset key that nothing defines."""
+
+
+class DependencyCycleError(InvalidDefinitionError):
+    """The dependencies between assets (or ops) form a cycle."""
+
+
+class MissingResourceError(InvalidDefinitionError):
+    """An asset, op or check needs a resource key that no resource is bound to."""
+
+
+class InvalidConfigError(KubedagError):
+    """Run config, resource config or op config does not match its schema."""
+
+
+class InvalidInvocationError(KubedagError):
+    """A definition was called directly with arguments that do not fit its signature."""
+
+
+class InvalidSelectionError(KubedagError):
+    """An asset selection or op selection names something that does not exist."""
+
+
+class EnvVarNotSetError(InvalidConfigError):
+    """A config value refers to an environment variable that is not set when the run starts."""
+
+
+class StepExecutionError(KubedagError):
+    """User code raised while a step executed. The user's exception is `__cause__`."""
+
+    def __init__(self, message: str, *, step_key: str, user_exception: BaseException) -> None:
+        super().__init__(message)
+        self.step_key = step_key
+        self.user_exception = user_exception
+
+
+class ResourceInitError(KubedagError):
+    """A resource raised while it was being set up or torn down."""
+
+    def __init__(self, message: str, *, resource_key: str, user_exception: BaseException) -> None:
+        super().__init__(message)
+        self.resource_key = resource_key
+        self.user_exception = user_exception
+
+
+class AssetCheckFailedError(KubedagError):
+    """A blocking asset check did not pass, so downstream assets were not materialized."""
+
+
+class RunFailedError(KubedagError):
+    """A run ended in failure for a reason that is not a single user-code exception."""
+
+
+class Failure(Exception):
+    """Raise from user code to fail a step with a description and metadata, on purpose.
+
+    With `allow_retries=False` the step's retry policy is not applied.
+    """
+
+    def __init__(
+        self,
+        description: str | None = None,
+        metadata: dict[str, object] | None = None,
+        allow_retries: bool = True,
+    ) -> None:
+        super().__init__(description)
+        self.description = description
+        self.metadata = dict(metadata or {})
+        self.allow_retries = allow_retries
+
+
+class RetryRequested(Exception):
+    """Raise from user code to ask for the step to be retried, whatever its retry policy."""
+
+    def __init__(self, max_retries: int = 1, seconds_to_wait: float = 0.0) -> None:
+        super().__init__(f"Step requested a retry (max_retries={max_retries}).")
+        self.max_retries = max_retries
+        self.seconds_to_wait = seconds_to_wait

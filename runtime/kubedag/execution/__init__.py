@@ -1,0 +1,1 @@
+"""Execution: plans, step contexts, executors, events and results."""

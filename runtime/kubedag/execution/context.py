@@ -1,0 +1,323 @@
+"""Execution contexts: what a running asset, op or check sees as `context`.
+
+The same classes serve real runs and direct invocation in tests (`build_asset_context`), so a
+test exercises exactly the attributes production code uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from contextlib import ExitStack
+from typing import Any
+
+from kubedag.definitions.asset_key import AssetKey, to_asset_key
+from kubedag.execution.log_manager import RunLogWriter, StepLog
+from kubedag.runs.run import Run
+
+
+class StepExecutionContext:
+    """Base of the contexts handed to user code."""
+
+    def __init__(
+        self,
+        *,
+        run: Run,
+        log: StepLog,
+        resources: Any,
+        op_config: Any = None,
+        instance: Any = None,
+        step: Any = None,
+        partition_key: str | None = None,
+        partition_key_range: Any = None,
+        retry_number: int = 0,
+        op_def: Any = None,
+        assets_def: Any = None,
+    ) -> None:
+        self._run = run
+        self._log = log
+        self._resources = resources
+        self._op_config = op_config
+        self._instance = instance
+        self._step = step
+        self._partition_key = partition_key
+        self._partition_key_range = partition_key_range
+        self._retry_number = retry_number
+        self._op_def = op_def if op_def is not None else getattr(step, "op", None)
+        self._assets_def = assets_def if assets_def is not None else getattr(step, "assets_def", None)
+        self.output_metadata: dict[str, dict[str, Any]] = {}
+        self._exit_stack: ExitStack | None = None
+
+    # -- run --------------------------------------------------------------------------------
+    @property
+    def run(self) -> Run:
+        return self._run
+
+    @property
+    def dagster_run(self) -> Run:
+        return self._run
+
+    @property
+    def run_id(self) -> str:
+        return self._run.run_id
+
+    @property
+    def job_name(self) -> str:
+        return self._run.job_name
+
+    @property
+    def run_tags(self) -> Mapping[str, str]:
+        return self._run.tags
+
+    def has_tag(self, key: str) -> bool:
+        return key in self._run.tags
+
+    def get_tag(self, key: str) -> str | None:
+        return self._run.tags.get(key)
+
+    @property
+    def instance(self) -> Any:
+        if self._instance is None:
+            from kubedag.instance.instance import Instance
+
+            self._instance = Instance.ephemeral()
+        return self._instance
+
+    @property
+    def log(self) -> StepLog:
+        return self._log
+
+    @property
+    def resources(self) -> Any:
+        return self._resources
+
+    @property
+    def retry_number(self) -> int:
+        return self._retry_number
+
+    # -- the op -----------------------------------------------------------------------------
+    @property
+    def op_config(self) -> Any:
+        return self._op_config
+
+    @property
+    def op_def(self) -> Any:
+        return self._op_def
+
+    @property
+    def op(self) -> Any:
+        return self._op_def
+
+    @property
+    def step_key(self) -> str | None:
+        return self._step.key if self._step is not None else None
+
+    # -- partitions -------------------------------------------------------------------------
+    @property
+    def has_partition_key(self) -> bool:
+        return self._partition_key is not None
+
+    @property
+    def partition_key(self) -> Any:
+        if self._partition_key is None:
+            raise AttributeError(
+                "This run is not partitioned, so there is no partition_key. Give the asset a "
+                "partitions_def and pass partition_key=… when materializing."
+            )
+        partitions_def = self._partitions_def
+        to_key = getattr(partitions_def, "key_object", None)
+        return to_key(self._partition_key) if to_key is not None else self._partition_key
+
+    @property
+    def partition_keys(self) -> list[str]:
+        if self._partition_key_range is not None:
+            return list(self._partition_key_range.keys(self._partitions_def))
+        return [self.partition_key]
+
+    @property
+    def partition_key_range(self) -> Any:
+        if self._partition_key_range is not None:
+            return self._partition_key_range
+        from kubedag.definitions.partitions import PartitionKeyRange
+
+        key = self.partition_key
+        return PartitionKeyRange(str(key), str(key))
+
+    @property
+    def partition_time_window(self) -> Any:
+        partitions_def = self._partitions_def
+        window = getattr(partitions_def, "time_window_for_partition_key", None)
+        if window is None:
+            raise AttributeError("partition_time_window needs time-window partitions.")
+        if self._partition_key_range is not None:
+            start = window(self._partition_key_range.start)
+            end = window(self._partition_key_range.end)
+            return type(start)(start.start, end.end)
+        return window(str(self.partition_key))
+
+    @property
+    def _partitions_def(self) -> Any:
+        if self._assets_def is not None:
+            return self._assets_def.partitions_def
+        return None
+
+    # -- assets -----------------------------------------------------------------------------
+    @property
+    def has_assets_def(self) -> bool:
+        return self._assets_def is not None
+
+    @property
+    def assets_def(self) -> Any:
+        if self._assets_def is None:
+            raise AttributeError("This step does not materialize assets.")
+        return self._assets_def
+
+    @property
+    def asset_key(self) -> AssetKey:
+        keys = self.selected_asset_keys
+        if len(keys) != 1:
+            raise AttributeError(
+                f"asset_key is ambiguous here ({len(keys)} assets); use asset_key_for_output(…)."
+            )
+        return next(iter(keys))
+
+    @property
+    def selected_asset_keys(self) -> set[AssetKey]:
+        if self._step is not None:
+            return set(self._step.asset_keys)
+        if self._assets_def is not None:
+            return set(self._assets_def.keys)
+        return set()
+
+    def asset_key_for_output(self, output_name: str = "result") -> AssetKey:
+        return self.assets_def.keys_by_output_name[output_name]
+
+    def asset_key_for_input(self, input_name: str) -> AssetKey:
+        return self.assets_def.keys_by_input_name[input_name]
+
+    # -- metadata ---------------------------------------------------------------------------
+    def add_output_metadata(
+        self, metadata: Mapping[str, Any], output_name: str | None = None
+    ) -> None:
+        self.output_metadata.setdefault(output_name or "result", {}).update(metadata)
+
+    def add_asset_metadata(self, metadata: Mapping[str, Any], asset_key: Any = None) -> None:
+        if asset_key is None:
+            self.add_output_metadata(metadata)
+            return
+        key = to_asset_key(asset_key)
+        output = self.assets_def.output_names_by_key[key]
+        self.add_output_metadata(metadata, output)
+
+    # -- cleanup for contexts built in tests -------------------------------------------------
+    def __enter__(self) -> StepExecutionContext:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._exit_stack is not None:
+            self._exit_stack.close()
+            self._exit_stack = None
+
+
+class OpExecutionContext(StepExecutionContext):
+    """The context of an op."""
+
+    @property
+    def op_execution_context(self) -> OpExecutionContext:
+        return self
+
+
+class AssetExecutionContext(OpExecutionContext):
+    """The context of an asset (and of an asset check)."""
+
+
+class AssetCheckExecutionContext(AssetExecutionContext):
+    """The context of an asset check."""
+
+
+_DIRECT_RUN_ID = "EPHEMERAL"
+
+
+def _build_context(
+    cls: type[StepExecutionContext],
+    *,
+    resources: Mapping[str, Any] | None,
+    resources_config: Mapping[str, Any] | None,
+    config: Any,
+    instance: Any,
+    partition_key: str | None,
+    partition_key_range: Any,
+    run_tags: Mapping[str, str] | None,
+    run_id: str | None,
+) -> StepExecutionContext:
+    from kubedag.resources.initialization import ResourceNamespace, initialize_resources
+
+    run = Run(job_name="__ephemeral__", run_id=run_id or _DIRECT_RUN_ID, tags=dict(run_tags or {}))
+    writer = RunLogWriter(run.run_id, run.job_name, sink=None)
+    stack = ExitStack()
+    values = initialize_resources(
+        dict(resources or {}), (resources or {}).keys(), stack, configs=resources_config, instance=instance
+    )
+    context = cls(
+        run=run,
+        log=writer.for_step(None),
+        resources=ResourceNamespace(values),
+        op_config=config,
+        instance=instance,
+        partition_key=partition_key,
+        partition_key_range=partition_key_range,
+    )
+    context._exit_stack = stack
+    return context
+
+
+def build_op_context(
+    resources: Mapping[str, Any] | None = None,
+    op_config: Any = None,
+    resources_config: Mapping[str, Any] | None = None,
+    instance: Any = None,
+    config: Any = None,
+    partition_key: str | None = None,
+    partition_key_range: Any = None,
+    run_tags: Mapping[str, str] | None = None,
+    run_id: str | None = None,
+) -> OpExecutionContext:
+    """A context for calling an op directly in a test."""
+    context = _build_context(
+        OpExecutionContext,
+        resources=resources,
+        resources_config=resources_config,
+        config=op_config if op_config is not None else config,
+        instance=instance,
+        partition_key=partition_key,
+        partition_key_range=partition_key_range,
+        run_tags=run_tags,
+        run_id=run_id,
+    )
+    assert isinstance(context, OpExecutionContext)
+    return context
+
+
+def build_asset_context(
+    resources: Mapping[str, Any] | None = None,
+    resources_config: Mapping[str, Any] | None = None,
+    asset_config: Any = None,
+    instance: Any = None,
+    partition_key: str | None = None,
+    partition_key_range: Any = None,
+    run_tags: Mapping[str, str] | None = None,
+    run_id: str | None = None,
+) -> AssetExecutionContext:
+    """A context for calling an asset directly in a test."""
+    context = _build_context(
+        AssetExecutionContext,
+        resources=resources,
+        resources_config=resources_config,
+        config=asset_config,
+        instance=instance,
+        partition_key=partition_key,
+        partition_key_range=partition_key_range,
+        run_tags=run_tags,
+        run_id=run_id,
+    )
+    assert isinstance(context, AssetExecutionContext)
+    return context

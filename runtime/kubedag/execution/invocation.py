@@ -1,0 +1,109 @@
+"""Calling an asset or op directly, as tests do: `my_asset(context, upstream_value)`.
+
+Positional arguments fill the function's parameters in order (after the context); keyword
+arguments fill them by name. Whatever is left is taken from the context: config from
+`build_asset_context(asset_config=…)` (validated against the `Config` class), resources from
+`build_asset_context(resources=…)`. The function's return value comes back unchanged.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from kubedag.errors import InvalidInvocationError
+from kubedag.execution.context import (
+    AssetExecutionContext,
+    OpExecutionContext,
+    StepExecutionContext,
+    build_asset_context,
+    build_op_context,
+)
+
+
+def invoke_directly(op_def: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    signature = op_def.signature
+    params = list(inspect.signature(op_def.compute_fn).parameters)
+    remaining_args = list(args)
+    call: dict[str, Any] = {}
+    owner = f"'{op_def.name}'"
+
+    context: StepExecutionContext | None = None
+    if remaining_args and isinstance(remaining_args[0], StepExecutionContext):
+        context = remaining_args.pop(0)
+    elif signature.context_param and signature.context_param in kwargs:
+        context = kwargs.pop(signature.context_param)
+    if context is not None and signature.context_param is None:
+        raise InvalidInvocationError(
+            f"{owner} was given a context, but its function has no context parameter."
+        )
+    made_context = False
+    if signature.context_param is not None:
+        if context is None:
+            context = build_asset_context() if _is_asset(op_def) else build_op_context()
+            made_context = True
+        context._op_def = op_def
+        params.remove(signature.context_param)
+
+    if len(remaining_args) > len(params):
+        raise InvalidInvocationError(
+            f"{owner} takes {len(params)} argument(s) besides the context "
+            f"({', '.join(params) or 'none'}) but was given {len(remaining_args)}."
+        )
+    call.update(zip(params, remaining_args, strict=False))
+    for name, value in kwargs.items():
+        if name not in params:
+            raise InvalidInvocationError(f"{owner} has no parameter '{name}'; it takes: {', '.join(params)}.")
+        if name in call:
+            raise InvalidInvocationError(f"{owner} got two values for parameter '{name}'.")
+        call[name] = value
+
+    if signature.config_param is not None and signature.config_param not in call:
+        call[signature.config_param] = _config_from_context(op_def, context)
+    elif signature.config_param is not None and isinstance(call[signature.config_param], dict):
+        call[signature.config_param] = _config_from_context(op_def, None, call[signature.config_param])
+    for param, key in signature.resource_params.items():
+        if param in call:
+            continue
+        if context is not None and key in context.resources:
+            call[param] = context.resources[key]
+        else:
+            raise InvalidInvocationError(
+                f"{owner} needs resource '{key}': pass it as {param}=…, or build the context "
+                f"with build_asset_context(resources={{'{key}': …}})."
+            )
+    missing = []
+    for input_def in op_def.input_defs:
+        if input_def.name not in call:
+            if input_def.has_default:
+                call[input_def.name] = input_def.default
+            else:
+                missing.append(input_def.name)
+    if missing:
+        raise InvalidInvocationError(
+            f"{owner} is missing value(s) for input(s): {', '.join(missing)}. Pass upstream "
+            "values as arguments."
+        )
+    if context is not None and signature.context_param is not None:
+        call[signature.context_param] = context
+    try:
+        return op_def.compute_fn(**call)
+    finally:
+        if made_context and context is not None:
+            context.__exit__(None, None, None)
+
+
+def _is_asset(op_def: Any) -> bool:
+    annotation = op_def.compute_fn.__annotations__.get("context")
+    return annotation not in (OpExecutionContext, "OpExecutionContext", "dg.OpExecutionContext") and (
+        annotation in (AssetExecutionContext, "AssetExecutionContext", "dg.AssetExecutionContext")
+        or annotation is None
+    )
+
+
+def _config_from_context(op_def: Any, context: StepExecutionContext | None, value: Any = None) -> Any:
+    from kubedag.config.run_config import resolve_op_config
+
+    if value is None and context is not None:
+        value = context.op_config
+    return resolve_op_config(op_def, value, f"config of '{op_def.name}'")

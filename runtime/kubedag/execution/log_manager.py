@@ -1,0 +1,119 @@
+"""Run logging: `context.log` messages and framework events, to the event log and the console.
+
+Every message is written to the event log (so it outlives the process); the console shows those
+at or above the run's console level (`loggers.console.config.log_level`, INFO by default).
+Framework events are DEBUG unless they are failures, so a normal run prints only what user code
+logs, plus errors.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from kubedag.execution.events import Event, EventLogEntry
+
+_console = logging.getLogger("kubedag")
+
+
+def console_logger() -> logging.Logger:
+    """The process-wide console logger, with its handler attached once."""
+    if not _console.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        _console.addHandler(handler)
+        _console.setLevel(logging.DEBUG)
+        _console.propagate = False
+    return _console
+
+
+def format_console_line(
+    timestamp: float, level: int, job_name: str | None, run_id: str, step_key: str | None, message: str
+) -> str:
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S %z", time.localtime(timestamp))
+    parts = [stamp, "kubedag", logging.getLevelName(level), job_name or "-", run_id[:8]]
+    if step_key:
+        parts.append(step_key)
+    parts.append(message)
+    return " - ".join(parts)
+
+
+class RunLogWriter:
+    """Writes a run's log messages and events to a sink (the event log) and the console."""
+
+    def __init__(
+        self,
+        run_id: str,
+        job_name: str,
+        sink: Callable[[EventLogEntry], None] | None,
+        console_level: int = logging.INFO,
+    ) -> None:
+        self.run_id = run_id
+        self.job_name = job_name
+        self.sink = sink
+        self.console_level = console_level
+
+    def _console(self, entry: EventLogEntry) -> None:
+        if entry.level >= self.console_level:
+            line = format_console_line(
+                entry.timestamp, entry.level, entry.job_name, entry.run_id, entry.step_key, entry.user_message
+            )
+            console_logger().log(entry.level, line)
+
+    def write_message(self, level: int, message: str, step_key: str | None) -> None:
+        entry = EventLogEntry(self.run_id, time.time(), level, message, self.job_name, step_key)
+        if self.sink is not None:
+            self.sink(entry)
+        self._console(entry)
+
+    def write_event(self, event: Event) -> EventLogEntry:
+        entry = EventLogEntry.for_event(self.run_id, event)
+        if self.sink is not None:
+            self.sink(entry)
+        if entry.level >= self.console_level:
+            self._console(entry)
+        return entry
+
+    def for_step(self, step_key: str | None) -> StepLog:
+        return StepLog(self, step_key)
+
+
+class StepLog:
+    """`context.log`: the standard logging methods, bound to one step of one run."""
+
+    def __init__(self, writer: RunLogWriter, step_key: str | None) -> None:
+        self._writer = writer
+        self._step_key = step_key
+
+    def log(self, level: int | str, msg: Any, *args: Any, **_kwargs: Any) -> None:
+        if isinstance(level, str):
+            level = logging.getLevelName(level.upper())
+            if not isinstance(level, int):
+                raise ValueError(f"Unknown log level {level!r}.")
+        text = str(msg) % args if args else str(msg)
+        self._writer.write_message(level, text, self._step_key)
+
+    def debug(self, msg: Any, *args: Any, **kwargs: Any) -> None:
+        self.log(logging.DEBUG, msg, *args, **kwargs)
+
+    def info(self, msg: Any, *args: Any, **kwargs: Any) -> None:
+        self.log(logging.INFO, msg, *args, **kwargs)
+
+    def warning(self, msg: Any, *args: Any, **kwargs: Any) -> None:
+        self.log(logging.WARNING, msg, *args, **kwargs)
+
+    warn = warning
+
+    def error(self, msg: Any, *args: Any, **kwargs: Any) -> None:
+        self.log(logging.ERROR, msg, *args, **kwargs)
+
+    def critical(self, msg: Any, *args: Any, **kwargs: Any) -> None:
+        self.log(logging.CRITICAL, msg, *args, **kwargs)
+
+    def exception(self, msg: Any, *args: Any, **kwargs: Any) -> None:
+        import traceback
+
+        self.log(logging.ERROR, f"{msg}\n{traceback.format_exc()}", *args, **kwargs)

@@ -1,0 +1,358 @@
+"""Running a job in this process: validate everything, then execute the plan.
+
+The order matters for users: every check that can fail without running user code — run config,
+resources bound, environment variables set, partition key valid, inputs provided — happens
+before the run record exists, so a mistake raises a clear error and leaves nothing behind. After
+that, whatever happens (a failing step, a resource that cannot start, Ctrl-C), the run ends in a
+terminal status with the reason in its event log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from contextlib import ExitStack
+from typing import Any
+
+from kubedag.config.run_config import ResolvedRunConfig, resolve_run_config
+from kubedag.definitions.asset_key import AssetKey
+from kubedag.definitions.job import DEFAULT_IO_MANAGER_KEY, JobDefinition
+from kubedag.definitions.steps import FromAsset, FromRunConfig, FromStepOutput, StepOutput, StepSpec
+from kubedag.errors import InvalidConfigError, KubedagError, ResourceInitError, StepExecutionError
+from kubedag.execution.context import (
+    AssetCheckExecutionContext,
+    AssetExecutionContext,
+    OpExecutionContext,
+    StepExecutionContext,
+)
+from kubedag.execution.events import ErrorInfo, Event, EventType, RunFailureData
+from kubedag.execution.executors import InProcessExecutor
+from kubedag.execution.log_manager import RunLogWriter
+from kubedag.execution.plan import ExecutionPlan
+from kubedag.execution.result import ExecuteInProcessResult
+from kubedag.execution.step_execution import StepFailed
+from kubedag.resources.initialization import (
+    ResourceNamespace,
+    check_env_vars,
+    initialize_resources,
+)
+from kubedag.resources.io_manager import (
+    FilesystemIOManager,
+    InMemoryIOManager,
+    InputContext,
+    OutputContext,
+)
+from kubedag.runs.run import Run, RunStatus
+
+PARTITION_TAG = "kubedag/partition"
+
+
+class RunExecution:
+    """Everything the steps of one run share: the plan context handed to executors."""
+
+    def __init__(
+        self,
+        *,
+        job: JobDefinition,
+        run: Run,
+        instance: Any,
+        config: ResolvedRunConfig,
+        resources: dict[str, Any],
+        writer: RunLogWriter,
+        input_values: Mapping[str, Any],
+    ) -> None:
+        self.job = job
+        self.run = run
+        self.instance = instance
+        self.config = config
+        self.resources = resources
+        self.namespace = ResourceNamespace(resources)
+        self.writer = writer
+        self.partition_key = run.partition
+        self.input_values = dict(input_values)
+        self.step_failures: list[tuple[StepSpec, StepFailed]] = []
+        self._output_contexts: dict[tuple[str, str], OutputContext] = {}
+
+    # -- used by step execution ---------------------------------------------------------------
+    def context_for(self, step: StepSpec, attempt: int) -> StepExecutionContext:
+        cls: type[StepExecutionContext] = OpExecutionContext
+        if step.checks_def is not None:
+            cls = AssetCheckExecutionContext
+        elif step.assets_def is not None:
+            cls = AssetExecutionContext
+        return cls(
+            run=self.run,
+            log=self.writer.for_step(step.key),
+            resources=self.namespace,
+            op_config=self.config.op_config.get(step.node_path),
+            instance=self.instance,
+            step=step,
+            partition_key=self.partition_key,
+            retry_number=attempt,
+        )
+
+    def io_manager(self, key: str) -> Any:
+        return self.resources[key]
+
+    def output_context(self, step: StepSpec, output: StepOutput) -> OutputContext:
+        cached = self._output_contexts.get((step.key, output.name))
+        if cached is not None:
+            return cached
+        partitioned = step.assets_def is not None and step.assets_def.partitions_def is not None
+        context = OutputContext(
+            name=output.name,
+            step_key=step.key,
+            run_id=self.run.run_id,
+            asset_key=output.asset_key,
+            partition_key=self.partition_key if partitioned else None,
+            metadata=dict(step.op.output_def(output.name).metadata),
+            op_def=step.op,
+            log=self.writer.for_step(step.key),
+            resources=self.namespace,
+        )
+        self._output_contexts[(step.key, output.name)] = context
+        return context
+
+    def asset_output_context(self, key: AssetKey) -> OutputContext:
+        """The output context of an asset this run does not produce (for loading it)."""
+        graph = self.job.asset_graph
+        producer = graph.producer.get(key) if graph is not None else None
+        spec = graph.specs.get(key) if graph is not None else None
+        partitioned = spec is not None and spec.partitions_def is not None
+        return OutputContext(
+            name=producer.output_names_by_key[key] if producer is not None else "result",
+            step_key=producer.node.name if producer is not None else key.to_python_identifier(),
+            run_id=self.run.run_id,
+            asset_key=key,
+            partition_key=self.partition_key if partitioned else None,
+            metadata=dict(spec.metadata) if spec is not None else {},
+            resources=self.namespace,
+        )
+
+    def input_context(
+        self, step: StepSpec, name: str, upstream: OutputContext, asset_key: AssetKey | None
+    ) -> InputContext:
+        input_def = step.op.input_def(name)
+        return InputContext(
+            name=name,
+            step_key=step.key,
+            upstream_output=upstream,
+            asset_key=asset_key,
+            partition_key=upstream._partition_key,
+            metadata=dict(input_def.metadata),
+            op_def=step.op,
+            log=self.writer.for_step(step.key),
+            resources=self.namespace,
+            annotation=input_def.annotation,
+        )
+
+    def input_value(self, source: FromRunConfig) -> Any:
+        return _input_value(self.config, self.input_values, source)
+
+    def record_step_failure(self, step: StepSpec, failure: StepFailed) -> None:
+        self.step_failures.append((step, failure))
+
+
+def _input_value(config: ResolvedRunConfig, input_values: Mapping[str, Any], source: FromRunConfig) -> Any:
+    key = (source.node_path, source.input_name)
+    if key in config.input_values:
+        return config.input_values[key]
+    if source.input_name in input_values:
+        return input_values[source.input_name]
+    raise InvalidConfigError(
+        f"ops.{'.ops.'.join(source.node_path)}.inputs.{source.input_name}: input "
+        f"'{source.input_name}' has no upstream output and no default; give it a value in run "
+        "config or connect it to an op's output."
+    )
+
+
+def _default_io_manager(kind: str) -> Any:
+    return InMemoryIOManager() if kind == "memory" else FilesystemIOManager()
+
+
+def _validate_partition(job: JobDefinition, partition_key: str | None) -> None:
+    partitions_def = job.partitions_def
+    if partition_key is None:
+        if partitions_def is not None:
+            raise InvalidConfigError(
+                f"partition_key: job '{job.name}' materializes partitioned assets; pass "
+                "partition_key=… to say which partition to run."
+            )
+        return
+    if partitions_def is None:
+        raise InvalidConfigError(
+            f"partition_key: job '{job.name}' is not partitioned, so partition_key="
+            f"{partition_key!r} cannot be used."
+        )
+    has_key = getattr(partitions_def, "has_partition_key", None)
+    if has_key is not None and not has_key(partition_key):
+        raise InvalidConfigError(
+            f"partition_key: {partition_key!r} is not a partition of job '{job.name}' "
+            f"({partitions_def})."
+        )
+
+
+def _needed_resource_keys(job: JobDefinition, plan: ExecutionPlan) -> set[str]:
+    """Resources the plan's steps use: their own, and the I/O managers of what they store and
+    load. Resources nothing uses are not initialized."""
+    keys: set[str] = set()
+    for step in plan.steps:
+        keys.update(step.op.required_resource_keys)
+        keys.update(o.io_manager_key for o in step.outputs if not o.is_nothing)
+        for source in step.inputs.values():
+            if isinstance(source, FromAsset):
+                keys.add(source.io_manager_key)
+            elif isinstance(source, FromStepOutput) and source.step_key not in plan:
+                keys.add(job.get_step(source.step_key).output(source.output_name).io_manager_key)
+    return keys
+
+
+def _check_inputs_provided(plan: ExecutionPlan, config: ResolvedRunConfig, input_values: Mapping[str, Any]) -> None:
+    for step in plan.steps:
+        for source in step.inputs.values():
+            if isinstance(source, FromRunConfig):
+                _input_value(config, input_values, source)
+
+
+def _storable_run_config(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """The run config as it is recorded: Config objects become plain dicts."""
+
+    def convert(value: Any) -> Any:
+        if hasattr(value, "model_dump"):
+            return value.model_dump(mode="json")
+        if isinstance(value, Mapping):
+            return {k: convert(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [convert(v) for v in value]
+        return value
+
+    result = convert(raw)
+    assert isinstance(result, dict)
+    return result
+
+
+def execute_job(
+    job: JobDefinition,
+    *,
+    run_config: Any = None,
+    instance: Any = None,
+    partition_key: str | None = None,
+    raise_on_error: bool = True,
+    tags: Mapping[str, str] | None = None,
+    run_id: str | None = None,
+    op_selection: list[str] | None = None,
+    input_values: Mapping[str, Any] | None = None,
+    default_io_manager: str = "memory",
+) -> ExecuteInProcessResult:
+    """Validate, then run `job` in this process with the in-process executor."""
+    # 1. Everything that can be checked without running user code.
+    config = resolve_run_config(job, run_config)
+    plan = ExecutionPlan.build(job.steps, op_selection)
+    resource_defs = dict(job.resource_defs)
+    resource_defs.setdefault(DEFAULT_IO_MANAGER_KEY, _default_io_manager(default_io_manager))
+    job.check_resources(resource_defs)
+    needed = _needed_resource_keys(job, plan)
+    check_env_vars(resource_defs, needed)
+    _validate_partition(job, partition_key)
+    _check_inputs_provided(plan, config, input_values or {})
+
+    # 2. The run exists from here on, and always ends in a terminal status.
+    owns_instance = instance is None
+    if instance is None:
+        from kubedag.instance.instance import Instance
+
+        instance = Instance.ephemeral()
+    run_tags = {**job.run_tags, **(tags or {})}
+    if partition_key is not None:
+        run_tags[PARTITION_TAG] = partition_key
+    run = instance.create_run(
+        job_name=job.name,
+        run_id=run_id,
+        run_config=_storable_run_config(config.raw),
+        tags=run_tags,
+        asset_selection=job.selection.asset_keys if job.selection is not None else None,
+        step_keys_to_execute=tuple(plan.step_keys) if op_selection else None,
+        partition=partition_key,
+    )
+    writer = RunLogWriter(run.run_id, job.name, instance.store_event_entry, config.console_log_level)
+    events: list[Event] = []
+
+    def emit(event: Event) -> None:
+        events.append(event)
+        writer.write_event(event)
+
+    run = instance.update_run_status(run.run_id, RunStatus.STARTED)
+    emit(Event(EventType.RUN_START, job.name, f'Started execution of run for "{job.name}".'))
+    execution: RunExecution | None = None
+    failure_error: ErrorInfo | None = None
+    raised: BaseException | None = None
+    try:
+        with ExitStack() as stack:
+            try:
+                resources = initialize_resources(
+                    resource_defs,
+                    needed,
+                    stack,
+                    configs=config.resource_config,
+                    instance=instance,
+                    run_id=run.run_id,
+                    log=None,
+                )
+            except ResourceInitError as exc:
+                failure_error = ErrorInfo.from_exception(exc)
+                raised = exc
+                emit(Event(EventType.RESOURCE_INIT_FAILURE, job.name, str(exc), None, RunFailureData(failure_error)))
+            else:
+                execution = RunExecution(
+                    job=job,
+                    run=run,
+                    instance=instance,
+                    config=config,
+                    resources=resources,
+                    writer=writer,
+                    input_values=input_values or {},
+                )
+                for event in InProcessExecutor().execute(execution, plan):
+                    emit(event)
+    except BaseException as exc:  # teardown failure, Ctrl-C: record it, then let it through
+        failure_error = ErrorInfo.from_exception(exc)
+        raised = exc
+        failed_steps = tuple(s.key for s, _ in execution.step_failures) if execution else ()
+        emit(Event(EventType.RUN_FAILURE, job.name, f'Run of "{job.name}" was interrupted: {failure_error.message}', None, RunFailureData(failure_error, failed_steps)))
+        instance.update_run_status(run.run_id, RunStatus.FAILURE)
+        if not isinstance(exc, Exception):
+            raise
+        if raise_on_error:
+            raise
+        return ExecuteInProcessResult(job, instance.get_run_by_id(run.run_id), events, {}, instance, owns_instance)
+
+    step_failures = execution.step_failures if execution is not None else []
+    success = failure_error is None and not step_failures
+    if success:
+        emit(Event(EventType.RUN_SUCCESS, job.name, f'Finished execution of run for "{job.name}".'))
+    else:
+        failed = tuple(step.key for step, _ in step_failures)
+        message = (
+            f'Execution of run for "{job.name}" failed. Steps failed: {", ".join(failed)}.'
+            if failed
+            else f'Execution of run for "{job.name}" failed: {failure_error.message if failure_error else ""}'
+        )
+        emit(Event(EventType.RUN_FAILURE, job.name, message, None, RunFailureData(failure_error, failed)))
+    final = instance.update_run_status(run.run_id, RunStatus.SUCCESS if success else RunStatus.FAILURE)
+    result = ExecuteInProcessResult(
+        job, final, events, execution.resources if execution else {}, instance, owns_instance,
+        execution._output_contexts if execution else {},
+    )
+    if not success and raise_on_error:
+        if raised is not None:
+            raise raised
+        step, first = step_failures[0]
+        exc = first.user_exception
+        if isinstance(exc, KubedagError):
+            raise exc
+        raise StepExecutionError(
+            f'Error occurred while executing {step.label} (step "{step.key}"): '
+            f"{type(exc).__name__}: {exc}",
+            step_key=step.key,
+            user_exception=exc if exc is not None else RuntimeError(first.error.message),
+        ) from exc
+    return result

@@ -1,0 +1,1 @@
+"""The instance: the storages and directories a deployment of kubedag shares."""

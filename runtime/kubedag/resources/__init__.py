@@ -1,0 +1,1 @@
+"""Resources: connections to external systems, and I/O managers that store step outputs."""

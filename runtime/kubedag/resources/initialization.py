@@ -1,0 +1,168 @@
+"""Initializing resources for a run (or a test), and tearing them down afterwards.
+
+Only the resources a run needs are initialized, dependencies first. Set-up failures are wrapped
+in `ResourceInitError` with the resource key; teardown runs in reverse order on an `ExitStack`,
+also when the run fails.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Generator, Iterable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from typing import Any
+
+from kubedag.errors import InvalidConfigError, ResourceInitError
+from kubedag.resources.resource import (
+    ConfigurableResource,
+    InitResourceContext,
+    PartialResource,
+    ResourceDefinition,
+)
+
+
+class ResourceNamespace:
+    """`context.resources`: initialized resources by key, as attributes."""
+
+    def __init__(self, values: Mapping[str, Any]) -> None:
+        object.__setattr__(self, "_values", dict(values))
+
+    def __getattr__(self, name: str) -> Any:
+        values = object.__getattribute__(self, "_values")
+        try:
+            return values[name]
+        except KeyError:
+            known = ", ".join(sorted(values)) or "none"
+            raise AttributeError(
+                f"No resource '{name}' is available here (available: {known}). Bind it in "
+                f"Definitions(resources={{'{name}': …}}) and declare it on the asset or op."
+            ) from None
+
+    def __getitem__(self, name: str) -> Any:
+        return self.__getattr__(name)
+
+    def __contains__(self, name: object) -> bool:
+        return name in object.__getattribute__(self, "_values")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(object.__getattribute__(self, "_values"))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("resources are read-only")
+
+    def _asdict(self) -> dict[str, Any]:
+        return dict(object.__getattribute__(self, "_values"))
+
+    def __repr__(self) -> str:
+        return f"ResourceNamespace({', '.join(sorted(self._asdict()))})"
+
+
+def check_env_vars(definitions: Mapping[str, Any], keys: Iterable[str]) -> None:
+    """Fail before a run starts if a needed resource refers to an unset environment variable."""
+    for key in keys:
+        definition = definitions.get(key)
+        if isinstance(definition, ConfigurableResource):
+            for name, env in definition.env_var_fields.items():
+                env.resolve(f"resources.{key}.{name}")
+
+
+def _dependencies(definition: Any) -> frozenset[str]:
+    if isinstance(definition, ResourceDefinition):
+        return definition.required_resource_keys
+    return frozenset()
+
+
+def initialize_resources(
+    definitions: Mapping[str, Any],
+    keys: Iterable[str],
+    stack: ExitStack,
+    *,
+    configs: Mapping[str, Any] | None = None,
+    instance: Any = None,
+    run_id: str | None = None,
+    log: Any = None,
+) -> dict[str, Any]:
+    """Initialize the resources named by `keys` (and what they depend on)."""
+    configs = configs or {}
+    ready: dict[str, Any] = {}
+    visiting: set[str] = set()
+
+    def init(key: str) -> None:
+        if key in ready:
+            return
+        if key in visiting:
+            raise InvalidConfigError(f"resources.{key}: resources depend on each other in a cycle.")
+        if key not in definitions:
+            raise InvalidConfigError(f"resources.{key}: required but not bound.")
+        visiting.add(key)
+        definition = definitions[key]
+        for dep in sorted(_dependencies(definition)):
+            init(dep)
+        context = InitResourceContext(
+            configs.get(key), ResourceNamespace(ready), instance, run_id, log
+        )
+        ready[key] = _initialize_one(key, definition, context, stack)
+        visiting.discard(key)
+
+    for key in sorted(set(keys)):
+        init(key)
+    return ready
+
+
+def _initialize_one(key: str, definition: Any, context: InitResourceContext, stack: ExitStack) -> Any:
+    if isinstance(definition, PartialResource):
+        from kubedag.config.config import validate_model
+
+        definition = validate_model(
+            definition.resource_cls, dict(context.resource_config or {}), f"resources.{key}.config"
+        )
+        context = context.replace_config(None)
+    if isinstance(definition, ConfigurableResource):
+        resource = definition.with_runtime_values(key, context.resource_config)
+        try:
+            stack.enter_context(resource.yield_for_execution(context))
+            return resource.create_resource(context)
+        except Exception as exc:
+            raise _init_error(key, exc) from exc
+    if isinstance(definition, ResourceDefinition):
+        try:
+            value = definition.resource_fn(context)
+            if inspect.isgenerator(value):
+                return stack.enter_context(_generator_resource(value))
+            return value
+        except Exception as exc:
+            raise _init_error(key, exc) from exc
+    return definition
+
+
+def _init_error(key: str, exc: Exception) -> ResourceInitError:
+    return ResourceInitError(
+        f"Resource '{key}' failed to initialize: {type(exc).__name__}: {exc}",
+        resource_key=key,
+        user_exception=exc,
+    )
+
+
+@contextmanager
+def _generator_resource(gen: Generator[Any, None, None]) -> Generator[Any, None, None]:
+    value = next(gen)
+    try:
+        yield value
+    finally:
+        for _ in gen:
+            raise InvalidConfigError("A resource generator must yield exactly once.")
+
+
+@contextmanager
+def build_resources(
+    resources: Mapping[str, Any],
+    instance: Any = None,
+    resource_config: Mapping[str, Any] | None = None,
+) -> Generator[ResourceNamespace, None, None]:
+    """Initialize resources outside a run: `with build_resources({...}) as resources:`."""
+    check_env_vars(resources, resources)
+    with ExitStack() as stack:
+        values = initialize_resources(
+            resources, resources.keys(), stack, configs=resource_config, instance=instance
+        )
+        yield ResourceNamespace(values)
