@@ -75,6 +75,13 @@ class RunFailedError(KubedagError):
     """A run ended in failure for a reason that is not a single user-code exception."""
 
 
+class CodeLocationLoadError(KubedagError):
+    """A code location (a Python file or module) could not be loaded into a `Definitions`.
+
+    When importing the user's code raised, that exception is `__cause__`.
+    """
+
+
 class Failure(Exception):
     """Raise from user code to fail a step with a description and metadata, on purpose.
 

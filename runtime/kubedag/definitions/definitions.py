@@ -43,7 +43,11 @@ class Definitions:
         self.executor = executor
         self.loggers = dict(loggers or {})
         self.metadata = dict(metadata or {})
-        assets_defs, specs, checks = split_asset_like([*self._assets_input, *self._checks_input])
+        # Assets named by a schedule's or sensor's `target=` belong to the code location too.
+        targeted = [a for item in [*self.schedules, *self.sensors] for a in item.target_assets]
+        assets_defs, specs, checks = split_asset_like(
+            [*self._assets_input, *self._checks_input, *targeted]
+        )
         self.asset_graph = AssetGraph(assets_defs, specs, checks)
         merged: dict[str, Any] = {}
         for definition in [*assets_defs, *checks]:

@@ -44,6 +44,21 @@ def _job_for_target(owner_name: str, job: Any, target: Any) -> Any:
     return define_asset_job(f"__anonymous_asset_job_{owner_name}", selection=target)
 
 
+def target_assets(target: Any) -> tuple[Any, ...]:
+    """The asset and check definitions named by `target=`. `Definitions` includes them, so
+    `Definitions(schedules=[ScheduleDefinition(target=[a, b], …)])` works without repeating
+    `assets=[a, b]`, as in the reference."""
+    from kubedag.definitions.assets import AssetsDefinition, AssetSpec
+    from kubedag.definitions.checks import AssetChecksDefinition
+
+    asset_like = (AssetsDefinition, AssetSpec, AssetChecksDefinition)
+    if isinstance(target, asset_like):
+        return (target,)
+    if isinstance(target, list | tuple | set | frozenset):
+        return tuple(item for item in target if isinstance(item, asset_like))
+    return ()
+
+
 class ScheduleDefinition:
     """Run a job on a cron schedule."""
 
@@ -72,6 +87,7 @@ class ScheduleDefinition:
             check_cron(cron, f"schedule '{self.name}'")
         self.cron_schedule: str | list[str] = cron_schedule
         self.job = _job_for_target(self.name, job, target)
+        self.target_assets = target_assets(target)
         self.job_name = self.job.name if self.job is not None else job_name
         self.run_config = run_config
         self.tags = dict(tags or {})
@@ -137,6 +153,7 @@ class SensorDefinition:
         self.name = name
         self.evaluation_fn = evaluation_fn
         self.job = _job_for_target(name, job, target)
+        self.target_assets = target_assets(target)
         self.jobs = [self.job] if self.job is not None else list(jobs or [])
         self.minimum_interval_seconds = minimum_interval_seconds
         self.description = description

@@ -49,6 +49,7 @@ class FromRunConfig:
 
     node_path: tuple[str, ...]
     input_name: str
+    graph_input: str | None = None  # the job's own input feeding it, for `input_values=`
 
 
 @dataclass(frozen=True)
@@ -148,7 +149,9 @@ def _flatten(
         if isinstance(binding, NodeOutputHandle):
             return local[(binding.node_name, binding.output_name)]
         if isinstance(binding, GraphInputHandle):
-            return graph_inputs.get(binding.input_name) or FromRunConfig(node_path, input_name)
+            return graph_inputs.get(binding.input_name) or FromRunConfig(
+                node_path, input_name, binding.input_name if not prefix else None
+            )
         raise InvalidDefinitionError(f"Unsupported input binding {binding!r}.")
 
     for node in graph.nodes:
@@ -255,13 +258,14 @@ def steps_for_assets(
         steps.extend(new_steps)
         asset_steps[id(assets_def)] = new_steps
 
+    check_steps: list[StepSpec] = []
     for checks_def in _selected_checks_defs(graph, check_keys):
         inputs = {
             name: producers.get(key) or FromAsset(key, _io_manager_key(graph, key))
             for name, key in checks_def.keys_by_input_name.items()
         }
         op_def = checks_def.node
-        steps.append(
+        check_steps.append(
             StepSpec(
                 key=op_def.name,
                 op=op_def,
@@ -275,7 +279,30 @@ def steps_for_assets(
                 tags=op_def.tags,
             )
         )
+    steps = _checks_after_their_assets(steps, check_steps)
     return _gate_on_blocking_checks(steps, producers), node_outputs
+
+
+def _checks_after_their_assets(asset_steps: list[StepSpec], check_steps: list[StepSpec]) -> list[StepSpec]:
+    """Place each check right after the steps it depends on, so a check runs (and can block)
+    as soon as its asset exists, and step lists read naturally."""
+    ordered: list[StepSpec] = []
+    placed: set[str] = set()
+    pending = list(check_steps)
+
+    def place_ready() -> None:
+        for check in list(pending):
+            if check.upstream_step_keys <= placed:
+                ordered.append(check)
+                placed.add(check.key)
+                pending.remove(check)
+
+    place_ready()
+    for step in asset_steps:
+        ordered.append(step)
+        placed.add(step.key)
+        place_ready()
+    return ordered + pending
 
 
 def _io_manager_key(graph: AssetGraph, key: AssetKey) -> str:

@@ -3,7 +3,7 @@
 Positional arguments fill the function's parameters in order (after the context); keyword
 arguments fill them by name. Whatever is left is taken from the context: config from
 `build_asset_context(asset_config=…)` (validated against the `Config` class), resources from
-`build_asset_context(resources=…)`. The function's return value comes back unchanged.
+`build_asset_context(resources=…)` — also when the function itself takes no context. The function's return value comes back unchanged.
 """
 
 from __future__ import annotations
@@ -33,10 +33,8 @@ def invoke_directly(op_def: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) 
         context = remaining_args.pop(0)
     elif signature.context_param and signature.context_param in kwargs:
         context = kwargs.pop(signature.context_param)
-    if context is not None and signature.context_param is None:
-        raise InvalidInvocationError(
-            f"{owner} was given a context, but its function has no context parameter."
-        )
+    # A context given to a function without a context parameter still supplies config and
+    # resources; it is just not passed on.
     made_context = False
     if signature.context_param is not None:
         if context is None:

@@ -19,10 +19,22 @@ from kubedag.execution.events import Event, EventLogEntry
 _console = logging.getLogger("kubedag")
 
 
+class _CurrentStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever `sys.stderr` is now, so redirected or captured output sees it."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
 def console_logger() -> logging.Logger:
     """The process-wide console logger, with its handler attached once."""
     if not _console.handlers:
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _CurrentStderrHandler()
         handler.setFormatter(logging.Formatter("%(message)s"))
         _console.addHandler(handler)
         _console.setLevel(logging.DEBUG)

@@ -156,8 +156,8 @@ def _input_value(config: ResolvedRunConfig, input_values: Mapping[str, Any], sou
     key = (source.node_path, source.input_name)
     if key in config.input_values:
         return config.input_values[key]
-    if source.input_name in input_values:
-        return input_values[source.input_name]
+    if source.graph_input is not None and source.graph_input in input_values:
+        return input_values[source.graph_input]
     raise InvalidConfigError(
         f"ops.{'.ops.'.join(source.node_path)}.inputs.{source.input_name}: input "
         f"'{source.input_name}' has no upstream output and no default; give it a value in run "
