@@ -119,7 +119,9 @@ def resolve_run_config(job: Any, run_config: Any) -> ResolvedRunConfig:
 def _section(raw: Mapping[str, Any], name: str) -> dict[str, Any]:
     value = raw.get(name) or {}
     if not isinstance(value, Mapping):
-        raise InvalidConfigError(f"run_config.{name}: must be a mapping; got {type(value).__name__}.")
+        raise InvalidConfigError(
+            f"run_config.{name}: must be a mapping; got {type(value).__name__}."
+        )
     return dict(value)
 
 
@@ -227,7 +229,9 @@ def _check_schema(schema: Any, value: Any, field: str) -> Any:
                 raise InvalidConfigError(
                     f"{field}.{key}: not in the op's config_schema ({', '.join(schema)})."
                 )
-        return {key: _check_schema(sub, value.get(key), f"{field}.{key}") for key, sub in schema.items()}
+        return {
+            key: _check_schema(sub, value.get(key), f"{field}.{key}") for key, sub in schema.items()
+        }
     return value
 
 
@@ -250,7 +254,9 @@ def _resolve_loggers(loggers: Mapping[str, Any]) -> int:
     level = DEFAULT_CONSOLE_LEVEL
     for name, entry in loggers.items():
         if name != "console":
-            raise InvalidConfigError(f"loggers.{name}: unknown logger; the built-in one is 'console'.")
+            raise InvalidConfigError(
+                f"loggers.{name}: unknown logger; the built-in one is 'console'."
+            )
         config = (entry or {}).get("config") or {}
         for key in config:
             if key not in ("log_level", "name"):

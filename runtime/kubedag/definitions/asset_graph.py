@@ -23,9 +23,9 @@ from kubedag.errors import (
 )
 
 
-def split_asset_like(values: Iterable[Any]) -> tuple[
-    list[AssetsDefinition], list[AssetSpec], list[AssetChecksDefinition]
-]:
+def split_asset_like(
+    values: Iterable[Any],
+) -> tuple[list[AssetsDefinition], list[AssetSpec], list[AssetChecksDefinition]]:
     """Sort what users pass as `assets=[…]` into computed assets, external specs and checks."""
     assets: list[AssetsDefinition] = []
     specs: list[AssetSpec] = []
@@ -176,7 +176,7 @@ class AssetGraph:
                 path.append(node)
                 on_path.add(node)
                 node = next(p for p in self.parents[node] if p in candidates)
-            return [*path[path.index(node):], node][::-1]
+            return [*path[path.index(node) :], node][::-1]
         return []  # pragma: no cover - only called when a cycle exists
 
     # -- queries ----------------------------------------------------------------------------
@@ -187,6 +187,15 @@ class AssetGraph:
     @property
     def all_check_keys(self) -> set[AssetCheckKey]:
         return set(self.check_specs)
+
+    def resource_defs(self) -> dict[str, Any]:
+        """Resources bound on individual assets and checks (`@asset(resource_defs=…)`)."""
+        merged: dict[str, Any] = {}
+        for assets_def in self.assets_defs:
+            merged.update(assets_def.resource_defs)
+        for checks_def in self.checks_defs:
+            merged.update(checks_def.resource_defs)
+        return merged
 
     def group_of(self, key: AssetKey) -> str:
         return self.specs[key].effective_group

@@ -38,7 +38,7 @@ class AssetKey:
         return isinstance(other, AssetKey) and other.path == self.path
 
     def __hash__(self) -> int:
-        return self._hash
+        return self._hash  # type: ignore[attr-defined, no-any-return]
 
     def __lt__(self, other: AssetKey) -> bool:
         return self.path < other.path

@@ -210,7 +210,9 @@ class AssetsDefinition:
         if isinstance(self.node, OpDefinition):
             return self.node.required_resource_keys
         return frozenset(
-            key for n in self.node.nodes for key in getattr(n.definition, "required_resource_keys", ())
+            key
+            for n in self.node.nodes
+            for key in getattr(n.definition, "required_resource_keys", ())
         )
 
     def io_manager_key_for(self, key: AssetKey) -> str:
@@ -352,7 +354,9 @@ def asset(
     return decorate(compute_fn) if compute_fn is not None else decorate
 
 
-def _bind_check_specs(owner: str, asset_key: AssetKey | None, specs: Sequence[Any] | None) -> tuple[Any, ...]:
+def _bind_check_specs(
+    owner: str, asset_key: AssetKey | None, specs: Sequence[Any] | None
+) -> tuple[Any, ...]:
     bound = []
     for spec in specs or ():
         if asset_key is not None and spec.asset_key != asset_key:
@@ -413,7 +417,9 @@ def multi_asset(
                 output_name = spec.key.to_python_identifier()
                 asset_specs.append(merged)
                 keys_by_output[output_name] = spec.key
-                outputs.append(OutputDef(name=output_name, is_nothing=True, is_required=not spec.skippable))
+                outputs.append(
+                    OutputDef(name=output_name, is_nothing=True, is_required=not spec.skippable)
+                )
         else:
             for output_name, out in (outs or {}).items():
                 out_key = out.resolve_key(output_name)

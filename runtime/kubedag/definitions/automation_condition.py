@@ -23,7 +23,9 @@ class AutomationCondition:
 
     @staticmethod
     def on_cron(cron_schedule: str, cron_timezone: str = "UTC") -> AutomationCondition:
-        return AutomationCondition("on_cron", cron_schedule=cron_schedule, cron_timezone=cron_timezone)
+        return AutomationCondition(
+            "on_cron", cron_schedule=cron_schedule, cron_timezone=cron_timezone
+        )
 
     @staticmethod
     def on_missing() -> AutomationCondition:

@@ -101,14 +101,17 @@ class CompositionBuilder:
             return handles[0]
         if not handles:
             return NodeOutputHandle(node_name, "result")
-        return NamedTuple("Outputs", [(n, NodeOutputHandle) for n in output_names])(*handles)  # type: ignore[misc]
+        outputs_type = NamedTuple("Outputs", [(n, NodeOutputHandle) for n in output_names])  # type: ignore[misc]
+        return outputs_type(*handles)
 
 
 def _binding(owner: str, node: str, input_name: str, value: Any) -> InputBinding:
     if isinstance(value, NodeOutputHandle | GraphInputHandle):
         return value
-    if isinstance(value, list | tuple) and value and all(
-        isinstance(v, NodeOutputHandle | GraphInputHandle) for v in value
+    if (
+        isinstance(value, list | tuple)
+        and value
+        and all(isinstance(v, NodeOutputHandle | GraphInputHandle) for v in value)
     ):
         return tuple(value)
     raise InvalidDefinitionError(
@@ -125,7 +128,7 @@ def current_composition() -> CompositionBuilder | None:
     return _stack[-1] if _stack else None
 
 
-class composing:  # noqa: N801 - used as a context manager, reads like a statement
+class composing:
     """`with composing(builder):` makes op calls record nodes into `builder`."""
 
     def __init__(self, builder: CompositionBuilder) -> None:
@@ -155,11 +158,15 @@ class PendingNodeInvocation:
         self.given_retry_policy = retry_policy
 
     def alias(self, name: str) -> PendingNodeInvocation:
-        return PendingNodeInvocation(self.definition, name, self.given_tags, self.given_retry_policy)
+        return PendingNodeInvocation(
+            self.definition, name, self.given_tags, self.given_retry_policy
+        )
 
     def tag(self, tags: Mapping[str, str]) -> PendingNodeInvocation:
         merged = {**self.given_tags, **tags}
-        return PendingNodeInvocation(self.definition, self.given_alias, merged, self.given_retry_policy)
+        return PendingNodeInvocation(
+            self.definition, self.given_alias, merged, self.given_retry_policy
+        )
 
     def with_retry_policy(self, policy: RetryPolicy) -> PendingNodeInvocation:
         return PendingNodeInvocation(self.definition, self.given_alias, self.given_tags, policy)

@@ -44,23 +44,21 @@ class Definitions:
         self.loggers = dict(loggers or {})
         self.metadata = dict(metadata or {})
         # Assets named by a schedule's or sensor's `target=` belong to the code location too.
-        targeted = [a for item in [*self.schedules, *self.sensors] for a in item.target_assets]
+        automations: list[Any] = [*self.schedules, *self.sensors]
+        targeted = [a for item in automations for a in item.target_assets]
         assets_defs, specs, checks = split_asset_like(
             [*self._assets_input, *self._checks_input, *targeted]
         )
         self.asset_graph = AssetGraph(assets_defs, specs, checks)
-        merged: dict[str, Any] = {}
-        for definition in [*assets_defs, *checks]:
-            merged.update(definition.resource_defs)
-        merged.update(resources or {})
-        self.resources = merged
+        self.resources = {**self.asset_graph.resource_defs(), **(resources or {})}
         self._jobs = self._resolve_jobs(list(jobs or []))
-        self._schedules = _by_name("schedule", self.schedules)
-        self._sensors = _by_name("sensor", self.sensors)
+        self._schedules: dict[str, ScheduleDefinition] = _by_name("schedule", self.schedules)
+        self._sensors: dict[str, SensorDefinition] = _by_name("sensor", self.sensors)
 
     def _resolve_jobs(self, jobs: list[Any]) -> dict[str, JobDefinition]:
         candidates = list(jobs)
-        for item in [*self.schedules, *self.sensors]:
+        automations: list[Any] = [*self.schedules, *self.sensors]
+        for item in automations:
             targets = item.jobs if isinstance(item, SensorDefinition) else [item.job]
             candidates.extend(t for t in targets if t is not None)
         resolved: dict[str, JobDefinition] = {}
@@ -127,7 +125,9 @@ class Definitions:
         asset_key = to_asset_key(key)
         producer = self.asset_graph.producer.get(asset_key)
         if producer is None:
-            raise InvalidDefinitionError(f"No asset '{asset_key.to_user_string()}' is computed here.")
+            raise InvalidDefinitionError(
+                f"No asset '{asset_key.to_user_string()}' is computed here."
+            )
         return producer
 
     @property
@@ -179,6 +179,8 @@ def _by_name(kind: str, items: list[Any]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for item in items:
         if item.name in result and result[item.name] is not item:
-            raise InvalidDefinitionError(f"Two {kind}s are named '{item.name}'; names must be unique.")
+            raise InvalidDefinitionError(
+                f"Two {kind}s are named '{item.name}'; names must be unique."
+            )
         result[item.name] = item
     return result

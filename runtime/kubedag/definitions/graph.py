@@ -92,9 +92,9 @@ class GraphDefinition:
         return f"<GraphDefinition {self.name}>"
 
 
-def compose(fn: Callable[..., Any], *, owner: str) -> tuple[
-    list[NodeInvocation], tuple[str, ...], dict[str, NodeOutputHandle]
-]:
+def compose(
+    fn: Callable[..., Any], *, owner: str
+) -> tuple[list[NodeInvocation], tuple[str, ...], dict[str, NodeOutputHandle]]:
     """Run a composition function and return its nodes, input names and output mappings."""
     signature = read_signature(fn, owner=owner)
     input_names = signature.input_names

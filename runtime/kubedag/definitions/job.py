@@ -66,7 +66,9 @@ class JobDefinition:
 
     # -- construction -----------------------------------------------------------------------
     @staticmethod
-    def from_graph(graph: GraphDefinition, *, name: str | None = None, **kwargs: Any) -> JobDefinition:
+    def from_graph(
+        graph: GraphDefinition, *, name: str | None = None, **kwargs: Any
+    ) -> JobDefinition:
         steps, node_outputs = steps_from_graph(graph)
         return JobDefinition(
             name=name or graph.name,
@@ -85,7 +87,9 @@ class JobDefinition:
         selection: ResolvedSelection,
         **kwargs: Any,
     ) -> JobDefinition:
-        steps, node_outputs = steps_for_assets(asset_graph, selection.asset_keys, selection.check_keys)
+        steps, node_outputs = steps_for_assets(
+            asset_graph, selection.asset_keys, selection.check_keys
+        )
         return JobDefinition(
             name=name,
             steps=steps,
@@ -117,13 +121,17 @@ class JobDefinition:
     def with_asset_selection(self, selection: Any) -> JobDefinition:
         """The same job restricted to a subset of its assets (for `asset_selection=`)."""
         if self.asset_graph is None or self.selection is None:
-            raise InvalidDefinitionError(f"job '{self.name}' is not an asset job; use op_selection.")
+            raise InvalidDefinitionError(
+                f"job '{self.name}' is not an asset job; use op_selection."
+            )
         resolved = to_selection(selection).resolve(self.asset_graph)
         subset = ResolvedSelection(
             resolved.asset_keys & self.selection.asset_keys,
             resolved.check_keys & self.selection.check_keys,
         )
-        steps, node_outputs = steps_for_assets(self.asset_graph, subset.asset_keys, subset.check_keys)
+        steps, node_outputs = steps_for_assets(
+            self.asset_graph, subset.asset_keys, subset.check_keys
+        )
         return JobDefinition(
             name=self.name,
             steps=steps,

@@ -8,7 +8,7 @@ else runs the function directly, which is how users test it.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, overload
+from typing import Any
 
 from kubedag.definitions.composition import PendingNodeInvocation, current_composition
 from kubedag.definitions.io_specs import NO_DEFAULT, In, Out
@@ -146,7 +146,9 @@ def _input_defs(
     return tuple(defs)
 
 
-def _output_defs(signature: FunctionSignature, out: Out | Mapping[str, Out] | None) -> tuple[OutputDef, ...]:
+def _output_defs(
+    signature: FunctionSignature, out: Out | Mapping[str, Out] | None
+) -> tuple[OutputDef, ...]:
     ret = signature.return_annotation
     if out is None or isinstance(out, Out):
         spec = out or Out()
@@ -175,12 +177,6 @@ def _output_defs(signature: FunctionSignature, out: Out | Mapping[str, Out] | No
     )
 
 
-@overload
-def op(compute_fn: Callable[..., Any]) -> OpDefinition: ...
-@overload
-def op(
-    compute_fn: None = None, **kwargs: Any
-) -> Callable[[Callable[..., Any]], OpDefinition]: ...
 def op(
     compute_fn: Callable[..., Any] | None = None,
     *,

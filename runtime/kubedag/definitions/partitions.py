@@ -115,11 +115,15 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
                 return datetime.strptime(value, fmt).replace(tzinfo=self._tz)
             except ValueError:
                 continue
-        raise InvalidDefinitionError(f"Cannot read {value!r} as a date (expected format {self.fmt}).")
+        raise InvalidDefinitionError(
+            f"Cannot read {value!r} as a date (expected format {self.fmt})."
+        )
 
     def _next(self, moment: datetime) -> datetime:
         if self.period == "month":
-            year, month = (moment.year + 1, 1) if moment.month == 12 else (moment.year, moment.month + 1)
+            year, month = (
+                (moment.year + 1, 1) if moment.month == 12 else (moment.year, moment.month + 1)
+            )
             return moment.replace(year=year, month=month)
         naive = moment.replace(tzinfo=None) + _UNITS[self.period]
         return naive.replace(tzinfo=self._tz)
@@ -155,8 +159,10 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
             moment = datetime.strptime(key, self.fmt).replace(tzinfo=self._tz)
         except ValueError:
             return False
-        return moment >= self.start and moment.strftime(self.fmt) == key and key in set(
-            self.get_partition_keys(current_time)
+        return (
+            moment >= self.start
+            and moment.strftime(self.fmt) == key
+            and key in set(self.get_partition_keys(current_time))
         )
 
     def time_window_for_partition_key(self, key: str) -> TimeWindow:
@@ -187,7 +193,16 @@ class DailyPartitionsDefinition(TimeWindowPartitionsDefinition):
         fmt: str | None = None,
         end_offset: int = 0,
     ) -> None:
-        super().__init__(start_date, fmt or "%Y-%m-%d", "day", timezone, end_date, end_offset, minute_offset, hour_offset)
+        super().__init__(
+            start_date,
+            fmt or "%Y-%m-%d",
+            "day",
+            timezone,
+            end_date,
+            end_offset,
+            minute_offset,
+            hour_offset,
+        )
 
 
 class HourlyPartitionsDefinition(TimeWindowPartitionsDefinition):
@@ -200,7 +215,15 @@ class HourlyPartitionsDefinition(TimeWindowPartitionsDefinition):
         fmt: str | None = None,
         end_offset: int = 0,
     ) -> None:
-        super().__init__(start_date, fmt or "%Y-%m-%d-%H:%M", "hour", timezone, end_date, end_offset, minute_offset)
+        super().__init__(
+            start_date,
+            fmt or "%Y-%m-%d-%H:%M",
+            "hour",
+            timezone,
+            end_date,
+            end_offset,
+            minute_offset,
+        )
 
 
 class WeeklyPartitionsDefinition(TimeWindowPartitionsDefinition):
@@ -215,7 +238,17 @@ class WeeklyPartitionsDefinition(TimeWindowPartitionsDefinition):
         fmt: str | None = None,
         end_offset: int = 0,
     ) -> None:
-        super().__init__(start_date, fmt or "%Y-%m-%d", "week", timezone, end_date, end_offset, minute_offset, hour_offset, day_offset)
+        super().__init__(
+            start_date,
+            fmt or "%Y-%m-%d",
+            "week",
+            timezone,
+            end_date,
+            end_offset,
+            minute_offset,
+            hour_offset,
+            day_offset,
+        )
 
 
 class MonthlyPartitionsDefinition(TimeWindowPartitionsDefinition):
@@ -230,7 +263,17 @@ class MonthlyPartitionsDefinition(TimeWindowPartitionsDefinition):
         fmt: str | None = None,
         end_offset: int = 0,
     ) -> None:
-        super().__init__(start_date, fmt or "%Y-%m-%d", "month", timezone, end_date, end_offset, minute_offset, hour_offset, day_offset)
+        super().__init__(
+            start_date,
+            fmt or "%Y-%m-%d",
+            "month",
+            timezone,
+            end_date,
+            end_offset,
+            minute_offset,
+            hour_offset,
+            day_offset,
+        )
 
 
 class DynamicPartitionsDefinition(PartitionsDefinition):
@@ -301,7 +344,10 @@ class MultiPartitionsDefinition(PartitionsDefinition):
         )
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, MultiPartitionsDefinition) and other.partitions_defs == self.partitions_defs
+        return (
+            isinstance(other, MultiPartitionsDefinition)
+            and other.partitions_defs == self.partitions_defs
+        )
 
     def __hash__(self) -> int:
         return hash(tuple(self.partitions_defs))

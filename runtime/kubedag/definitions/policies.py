@@ -49,16 +49,16 @@ def retry_delay(policy: RetryPolicy, attempt: int, draw: float | None = None) ->
 
     `draw` is a number in [0, 1) used for jitter; a fresh random one when not given.
     """
-    base = policy.delay or 0.0
+    base = float(policy.delay or 0.0)
     if policy.backoff is Backoff.EXPONENTIAL:
-        delay = base * (2**attempt - 1)
+        delay = base * float(2**attempt - 1)
     elif policy.backoff is Backoff.LINEAR:
         delay = base * attempt
     else:
         delay = base
     if policy.jitter is None:
         return delay
-    sample = random.random() if draw is None else draw
+    sample = random.random() if draw is None else float(draw)
     if policy.jitter is Jitter.FULL:
         return delay * sample
     return max(0.0, delay + delay * (sample - 0.5))

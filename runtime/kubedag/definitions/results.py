@@ -133,7 +133,9 @@ class AssetMaterialization:
         partition: str | None = None,
         description: str | None = None,
     ) -> AssetMaterialization:
-        return AssetMaterialization(to_asset_key(asset_key), _metadata(metadata), partition, description)
+        return AssetMaterialization(
+            to_asset_key(asset_key), _metadata(metadata), partition, description
+        )
 
 
 @dataclass(frozen=True)

@@ -104,7 +104,9 @@ class AssetSelection:
         return _Combine(self, to_selection(other), "-")
 
 
-def _with_checks(graph: AssetGraph, keys: set[AssetKey]) -> tuple[set[AssetKey], set[AssetCheckKey]]:
+def _with_checks(
+    graph: AssetGraph, keys: set[AssetKey]
+) -> tuple[set[AssetKey], set[AssetCheckKey]]:
     checks = {c for key in keys for c in graph.checks_by_asset.get(key, ())}
     return keys, checks
 
@@ -163,7 +165,9 @@ class _CheckKeys(AssetSelection):
     def _resolve(self, graph: AssetGraph) -> tuple[set[AssetKey], set[AssetCheckKey]]:
         for key in self.keys_:
             if key not in graph.check_specs:
-                raise InvalidSelectionError(f"Selection names unknown check '{key.to_user_string()}'.")
+                raise InvalidSelectionError(
+                    f"Selection names unknown check '{key.to_user_string()}'."
+                )
         return set(), set(self.keys_)
 
 

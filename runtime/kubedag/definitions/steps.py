@@ -116,7 +116,9 @@ class StepSpec:
         if self.assets_def is not None and self.asset_keys:
             return "asset '" + ", ".join(k.to_user_string() for k in self.asset_keys) + "'"
         if self.check_specs:
-            return "asset check '" + ", ".join(s.key.to_user_string() for s in self.check_specs) + "'"
+            return (
+                "asset check '" + ", ".join(s.key.to_user_string() for s in self.check_specs) + "'"
+            )
         return f"op '{self.key}'"
 
 
@@ -220,7 +222,9 @@ def steps_for_assets(
             name: producers.get(key) or FromAsset(key, _io_manager_key(graph, key))
             for name, key in assets_def.keys_by_input_name.items()
         }
-        after = _ordering_deps(assets_def.dependency_keys - set(assets_def.keys_by_input_name.values()), producers)
+        after = _ordering_deps(
+            assets_def.dependency_keys - set(assets_def.keys_by_input_name.values()), producers
+        )
         selected_checks = tuple(s for s in assets_def.check_specs if s.key in check_keys)
         node = assets_def.node
         if isinstance(node, OpDefinition):
@@ -252,7 +256,9 @@ def steps_for_assets(
                 if output.asset_key is not None:
                     producers[output.asset_key] = source
         else:
-            new_steps, graph_outputs = _graph_asset_steps(assets_def, node, inputs, after, node_outputs)
+            new_steps, graph_outputs = _graph_asset_steps(
+                assets_def, node, inputs, after, node_outputs
+            )
             for output_name, source in graph_outputs.items():
                 producers[assets_def.keys_by_output_name[output_name]] = source
         steps.extend(new_steps)
@@ -273,7 +279,8 @@ def steps_for_assets(
                 inputs=inputs,
                 outputs=(StepOutput("result", None, "io_manager", True, False),),
                 after=_ordering_deps(checks_def.dependency_keys, producers),
-                check_specs=tuple(s for s in checks_def.specs if s.key in check_keys) or checks_def.specs,
+                check_specs=tuple(s for s in checks_def.specs if s.key in check_keys)
+                or checks_def.specs,
                 checks_def=checks_def,
                 retry_policy=op_def.retry_policy,
                 tags=op_def.tags,
@@ -283,7 +290,9 @@ def steps_for_assets(
     return _gate_on_blocking_checks(steps, producers), node_outputs
 
 
-def _checks_after_their_assets(asset_steps: list[StepSpec], check_steps: list[StepSpec]) -> list[StepSpec]:
+def _checks_after_their_assets(
+    asset_steps: list[StepSpec], check_steps: list[StepSpec]
+) -> list[StepSpec]:
     """Place each check right after the steps it depends on, so a check runs (and can block)
     as soon as its asset exists, and step lists read naturally."""
     ordered: list[StepSpec] = []
@@ -310,11 +319,15 @@ def _io_manager_key(graph: AssetGraph, key: AssetKey) -> str:
     return producer.io_manager_key_for(key) if producer is not None else "io_manager"
 
 
-def _ordering_deps(keys: set[AssetKey], producers: Mapping[AssetKey, FromStepOutput]) -> tuple[str, ...]:
+def _ordering_deps(
+    keys: set[AssetKey], producers: Mapping[AssetKey, FromStepOutput]
+) -> tuple[str, ...]:
     return tuple(sorted({producers[k].step_key for k in keys if k in producers}))
 
 
-def _selected_assets_defs(graph: AssetGraph, asset_keys: frozenset[AssetKey]) -> list[AssetsDefinition]:
+def _selected_assets_defs(
+    graph: AssetGraph, asset_keys: frozenset[AssetKey]
+) -> list[AssetsDefinition]:
     ordered: list[AssetsDefinition] = []
     seen: set[int] = set()
     for key in graph.toposorted_keys:
@@ -335,7 +348,9 @@ def _selected_assets_defs(graph: AssetGraph, asset_keys: frozenset[AssetKey]) ->
     return ordered
 
 
-def _selected_checks_defs(graph: AssetGraph, check_keys: frozenset[AssetCheckKey]) -> list[AssetChecksDefinition]:
+def _selected_checks_defs(
+    graph: AssetGraph, check_keys: frozenset[AssetCheckKey]
+) -> list[AssetChecksDefinition]:
     ordered: list[AssetChecksDefinition] = []
     for checks_def in graph.checks_defs:
         if any(key in check_keys for key in checks_def.check_keys):
@@ -411,5 +426,9 @@ def _gate_on_blocking_checks(
             for gate in blocking.get(key, ())
             if gate != step.key
         }
-        gated.append(dataclasses.replace(step, after=tuple(sorted(set(step.after) | extra))) if extra else step)
+        gated.append(
+            dataclasses.replace(step, after=tuple(sorted(set(step.after) | extra)))
+            if extra
+            else step
+        )
     return gated

@@ -43,7 +43,9 @@ class StepExecutionContext:
         self._partition_key_range = partition_key_range
         self._retry_number = retry_number
         self._op_def = op_def if op_def is not None else getattr(step, "op", None)
-        self._assets_def = assets_def if assets_def is not None else getattr(step, "assets_def", None)
+        self._assets_def = (
+            assets_def if assets_def is not None else getattr(step, "assets_def", None)
+        )
         self.output_metadata: dict[str, dict[str, Any]] = {}
         self._exit_stack: ExitStack | None = None
 
@@ -189,10 +191,12 @@ class StepExecutionContext:
         return set()
 
     def asset_key_for_output(self, output_name: str = "result") -> AssetKey:
-        return self.assets_def.keys_by_output_name[output_name]
+        key: AssetKey = self.assets_def.keys_by_output_name[output_name]
+        return key
 
     def asset_key_for_input(self, input_name: str) -> AssetKey:
-        return self.assets_def.keys_by_input_name[input_name]
+        key: AssetKey = self.assets_def.keys_by_input_name[input_name]
+        return key
 
     # -- metadata ---------------------------------------------------------------------------
     def add_output_metadata(
@@ -255,7 +259,11 @@ def _build_context(
     writer = RunLogWriter(run.run_id, run.job_name, sink=None)
     stack = ExitStack()
     values = initialize_resources(
-        dict(resources or {}), (resources or {}).keys(), stack, configs=resources_config, instance=instance
+        dict(resources or {}),
+        (resources or {}).keys(),
+        stack,
+        configs=resources_config,
+        instance=instance,
     )
     context = cls(
         run=run,

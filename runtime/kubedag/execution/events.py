@@ -206,5 +206,11 @@ class EventLogEntry:
     @staticmethod
     def for_event(run_id: str, event: Event) -> EventLogEntry:
         return EventLogEntry(
-            run_id, time.time(), event.log_level, event.message, event.job_name, event.step_key, event
+            run_id,
+            time.time(),
+            event.log_level,
+            event.message,
+            event.job_name,
+            event.step_key,
+            event,
         )

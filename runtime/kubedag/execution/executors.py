@@ -125,7 +125,9 @@ class InProcessExecutor(Executor):
                 outcomes.record(step.key, EventType.STEP_SKIPPED)
                 yield skipped_event(plan_context, step, reason)
                 continue
-            for event in execute_step(plan_context, step, retries=self._retries is RetryMode.ENABLED):
+            for event in execute_step(
+                plan_context, step, retries=self._retries is RetryMode.ENABLED
+            ):
                 if event.event_type in STEP_TERMINAL_EVENTS:
                     outcomes.record(step.key, event.event_type)
                 yield event

@@ -51,7 +51,9 @@ def invoke_directly(op_def: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) 
     call.update(zip(params, remaining_args, strict=False))
     for name, value in kwargs.items():
         if name not in params:
-            raise InvalidInvocationError(f"{owner} has no parameter '{name}'; it takes: {', '.join(params)}.")
+            raise InvalidInvocationError(
+                f"{owner} has no parameter '{name}'; it takes: {', '.join(params)}."
+            )
         if name in call:
             raise InvalidInvocationError(f"{owner} got two values for parameter '{name}'.")
         call[name] = value
@@ -59,7 +61,9 @@ def invoke_directly(op_def: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) 
     if signature.config_param is not None and signature.config_param not in call:
         call[signature.config_param] = _config_from_context(op_def, context)
     elif signature.config_param is not None and isinstance(call[signature.config_param], dict):
-        call[signature.config_param] = _config_from_context(op_def, None, call[signature.config_param])
+        call[signature.config_param] = _config_from_context(
+            op_def, None, call[signature.config_param]
+        )
     for param, key in signature.resource_params.items():
         if param in call:
             continue
@@ -93,13 +97,19 @@ def invoke_directly(op_def: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) 
 
 def _is_asset(op_def: Any) -> bool:
     annotation = op_def.compute_fn.__annotations__.get("context")
-    return annotation not in (OpExecutionContext, "OpExecutionContext", "dg.OpExecutionContext") and (
+    return annotation not in (
+        OpExecutionContext,
+        "OpExecutionContext",
+        "dg.OpExecutionContext",
+    ) and (
         annotation in (AssetExecutionContext, "AssetExecutionContext", "dg.AssetExecutionContext")
         or annotation is None
     )
 
 
-def _config_from_context(op_def: Any, context: StepExecutionContext | None, value: Any = None) -> Any:
+def _config_from_context(
+    op_def: Any, context: StepExecutionContext | None, value: Any = None
+) -> Any:
     from kubedag.config.run_config import resolve_op_config
 
     if value is None and context is not None:

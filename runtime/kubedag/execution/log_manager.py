@@ -43,7 +43,12 @@ def console_logger() -> logging.Logger:
 
 
 def format_console_line(
-    timestamp: float, level: int, job_name: str | None, run_id: str, step_key: str | None, message: str
+    timestamp: float,
+    level: int,
+    job_name: str | None,
+    run_id: str,
+    step_key: str | None,
+    message: str,
 ) -> str:
     stamp = time.strftime("%Y-%m-%d %H:%M:%S %z", time.localtime(timestamp))
     parts = [stamp, "kubedag", logging.getLevelName(level), job_name or "-", run_id[:8]]
@@ -71,7 +76,12 @@ class RunLogWriter:
     def _console(self, entry: EventLogEntry) -> None:
         if entry.level >= self.console_level:
             line = format_console_line(
-                entry.timestamp, entry.level, entry.job_name, entry.run_id, entry.step_key, entry.user_message
+                entry.timestamp,
+                entry.level,
+                entry.job_name,
+                entry.run_id,
+                entry.step_key,
+                entry.user_message,
             )
             console_logger().log(entry.level, line)
 

@@ -19,11 +19,10 @@ def _asset_job(
 ) -> JobDefinition:
     assets_defs, specs, checks = split_asset_like(assets)
     graph = AssetGraph(assets_defs, specs, checks)
-    resolved = (to_selection(selection) if selection is not None else AssetSelection.all()).resolve(graph)
-    resource_defs: dict[str, Any] = {}
-    for definition in [*assets_defs, *checks]:
-        resource_defs.update(definition.resource_defs)
-    resource_defs.update(resources or {})
+    resolved = (to_selection(selection) if selection is not None else AssetSelection.all()).resolve(
+        graph
+    )
+    resource_defs = {**graph.resource_defs(), **(resources or {})}
     return JobDefinition.from_asset_selection(
         name=IMPLICIT_ASSET_JOB_NAME,
         asset_graph=graph,

@@ -66,7 +66,9 @@ class ExecuteInProcessResult:
         return [e for e in self._events if e.step_key is not None]
 
     def events_for_node(self, node_name: str) -> list[Event]:
-        return [e for e in self._events if e.step_key is not None and _in_node(e.step_key, node_name)]
+        return [
+            e for e in self._events if e.step_key is not None and _in_node(e.step_key, node_name)
+        ]
 
     def _of_type(self, event_type: EventType) -> list[Event]:
         return [e for e in self._events if e.event_type is event_type]
@@ -119,10 +121,13 @@ class ExecuteInProcessResult:
 
     def _node_outcome(self, node_name: str) -> EventType | None:
         outcome = None
+        terminal = (EventType.STEP_SUCCESS, EventType.STEP_FAILURE, EventType.STEP_SKIPPED)
         for event in self.events_for_node(node_name):
-            if event.event_type in (EventType.STEP_SUCCESS, EventType.STEP_FAILURE, EventType.STEP_SKIPPED):
-                if outcome is None or event.event_type is not EventType.STEP_SUCCESS:
-                    outcome = event.event_type
+            # A failure or skip anywhere in the node (e.g. a graph) outranks a success.
+            if event.event_type in terminal and (
+                outcome is None or event.event_type is not EventType.STEP_SUCCESS
+            ):
+                outcome = event.event_type
         return outcome
 
     # -- values -------------------------------------------------------------------------------

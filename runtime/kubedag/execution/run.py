@@ -152,7 +152,9 @@ class RunExecution:
         self.step_failures.append((step, failure))
 
 
-def _input_value(config: ResolvedRunConfig, input_values: Mapping[str, Any], source: FromRunConfig) -> Any:
+def _input_value(
+    config: ResolvedRunConfig, input_values: Mapping[str, Any], source: FromRunConfig
+) -> Any:
     key = (source.node_path, source.input_name)
     if key in config.input_values:
         return config.input_values[key]
@@ -206,7 +208,9 @@ def _needed_resource_keys(job: JobDefinition, plan: ExecutionPlan) -> set[str]:
     return keys
 
 
-def _check_inputs_provided(plan: ExecutionPlan, config: ResolvedRunConfig, input_values: Mapping[str, Any]) -> None:
+def _check_inputs_provided(
+    plan: ExecutionPlan, config: ResolvedRunConfig, input_values: Mapping[str, Any]
+) -> None:
     for step in plan.steps:
         for source in step.inputs.values():
             if isinstance(source, FromRunConfig):
@@ -273,7 +277,9 @@ def execute_job(
         step_keys_to_execute=tuple(plan.step_keys) if op_selection else None,
         partition=partition_key,
     )
-    writer = RunLogWriter(run.run_id, job.name, instance.store_event_entry, config.console_log_level)
+    writer = RunLogWriter(
+        run.run_id, job.name, instance.store_event_entry, config.console_log_level
+    )
     events: list[Event] = []
 
     def emit(event: Event) -> None:
@@ -300,7 +306,15 @@ def execute_job(
             except ResourceInitError as exc:
                 failure_error = ErrorInfo.from_exception(exc)
                 raised = exc
-                emit(Event(EventType.RESOURCE_INIT_FAILURE, job.name, str(exc), None, RunFailureData(failure_error)))
+                emit(
+                    Event(
+                        EventType.RESOURCE_INIT_FAILURE,
+                        job.name,
+                        str(exc),
+                        None,
+                        RunFailureData(failure_error),
+                    )
+                )
             else:
                 execution = RunExecution(
                     job=job,
@@ -317,13 +331,23 @@ def execute_job(
         failure_error = ErrorInfo.from_exception(exc)
         raised = exc
         failed_steps = tuple(s.key for s, _ in execution.step_failures) if execution else ()
-        emit(Event(EventType.RUN_FAILURE, job.name, f'Run of "{job.name}" was interrupted: {failure_error.message}', None, RunFailureData(failure_error, failed_steps)))
+        emit(
+            Event(
+                EventType.RUN_FAILURE,
+                job.name,
+                f'Run of "{job.name}" was interrupted: {failure_error.message}',
+                None,
+                RunFailureData(failure_error, failed_steps),
+            )
+        )
         instance.update_run_status(run.run_id, RunStatus.FAILURE)
         if not isinstance(exc, Exception):
             raise
         if raise_on_error:
             raise
-        return ExecuteInProcessResult(job, instance.get_run_by_id(run.run_id), events, {}, instance, owns_instance)
+        return ExecuteInProcessResult(
+            job, instance.get_run_by_id(run.run_id), events, {}, instance, owns_instance
+        )
 
     step_failures = execution.step_failures if execution is not None else []
     success = failure_error is None and not step_failures
@@ -336,23 +360,38 @@ def execute_job(
             if failed
             else f'Execution of run for "{job.name}" failed: {failure_error.message if failure_error else ""}'
         )
-        emit(Event(EventType.RUN_FAILURE, job.name, message, None, RunFailureData(failure_error, failed)))
-    final = instance.update_run_status(run.run_id, RunStatus.SUCCESS if success else RunStatus.FAILURE)
+        emit(
+            Event(
+                EventType.RUN_FAILURE,
+                job.name,
+                message,
+                None,
+                RunFailureData(failure_error, failed),
+            )
+        )
+    final = instance.update_run_status(
+        run.run_id, RunStatus.SUCCESS if success else RunStatus.FAILURE
+    )
     result = ExecuteInProcessResult(
-        job, final, events, execution.resources if execution else {}, instance, owns_instance,
+        job,
+        final,
+        events,
+        execution.resources if execution else {},
+        instance,
+        owns_instance,
         execution._output_contexts if execution else {},
     )
     if not success and raise_on_error:
         if raised is not None:
             raise raised
         step, first = step_failures[0]
-        exc = first.user_exception
-        if isinstance(exc, KubedagError):
-            raise exc
+        user_exc = first.user_exception
+        if isinstance(user_exc, KubedagError):
+            raise user_exc
         raise StepExecutionError(
             f'Error occurred while executing {step.label} (step "{step.key}"): '
-            f"{type(exc).__name__}: {exc}",
+            f"{type(user_exc).__name__}: {user_exc}",
             step_key=step.key,
-            user_exception=exc if exc is not None else RuntimeError(first.error.message),
-        ) from exc
+            user_exception=user_exc if user_exc is not None else RuntimeError(first.error.message),
+        ) from user_exc
     return result

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NoReturn
 
 from kubedag.definitions.policies import retry_delay
 from kubedag.definitions.results import (
@@ -77,11 +77,15 @@ def _user_code(step: StepSpec, doing: str) -> Iterator[None]:
     except Exception as exc:
         user = ErrorInfo.from_exception(exc, skip_frames_from=(_KUBEDAG_DIR,))
         message = f"Error occurred while {doing} {step.label}: {user.message}"
-        error = ErrorInfo(message=message, stack=(), cls_name=StepExecutionError.__name__, cause=user)
+        error = ErrorInfo(
+            message=message, stack=(), cls_name=StepExecutionError.__name__, cause=user
+        )
         raise StepFailed(error, exc) from exc
 
 
-def _event(ctx: Any, event_type: EventType, step: StepSpec, message: str, data: Any = None) -> Event:
+def _event(
+    ctx: Any, event_type: EventType, step: StepSpec, message: str, data: Any = None
+) -> Event:
     return Event(event_type, ctx.job.name, message, step.key, data, ctx.partition_key)
 
 
@@ -94,9 +98,16 @@ def execute_step(ctx: Any, step: StepSpec, *, retries: bool = True) -> Iterator[
     attempt = 0
     while True:
         if attempt == 0:
-            yield _event(ctx, EventType.STEP_START, step, f'Started execution of step "{step.key}".')
+            yield _event(
+                ctx, EventType.STEP_START, step, f'Started execution of step "{step.key}".'
+            )
         else:
-            yield _event(ctx, EventType.STEP_RESTARTED, step, f'Started re-execution (attempt # {attempt + 1}) of step "{step.key}".')
+            yield _event(
+                ctx,
+                EventType.STEP_RESTARTED,
+                step,
+                f'Started re-execution (attempt # {attempt + 1}) of step "{step.key}".',
+            )
         started = time.perf_counter()
         try:
             yield from _attempt(ctx, step, attempt)
@@ -176,7 +187,9 @@ def _attempt(ctx: Any, step: StepSpec, attempt: int) -> Iterator[Event]:
     failed = [c for c in checks.values() if c.blocking and not c.passed]
     if failed:
         names = ", ".join(f"'{c.asset_key.to_user_string()}:{c.check_name}'" for c in failed)
-        exc = AssetCheckFailedError(f"Blocking check {names} did not pass; downstream assets are skipped.")
+        exc = AssetCheckFailedError(
+            f"Blocking check {names} did not pass; downstream assets are skipped."
+        )
         raise StepFailed(ErrorInfo.from_exception(exc), exc, retryable=False)
 
 
@@ -196,8 +209,13 @@ def _returned_items(step: StepSpec, returned: Any) -> list[Any]:
     value_outputs = [o for o in step.outputs if not o.is_nothing]
     if returned is None:
         return [Output(None, value_outputs[0].name)] if len(value_outputs) == 1 else []
-    if isinstance(returned, tuple | list) and returned and all(
-        isinstance(r, MaterializeResult | AssetCheckResult | AssetMaterialization) for r in returned
+    if (
+        isinstance(returned, tuple | list)
+        and returned
+        and all(
+            isinstance(r, MaterializeResult | AssetCheckResult | AssetMaterialization)
+            for r in returned
+        )
     ):
         return list(returned)
     if len(step.outputs) > 1:
@@ -206,15 +224,23 @@ def _returned_items(step: StepSpec, returned: Any) -> list[Any]:
                 r if isinstance(r, Output) else Output(r, o.name)
                 for r, o in zip(returned, step.outputs, strict=True)
             ]
-        _fail(step, f"it has outputs {', '.join(o.name for o in step.outputs)}, so return a tuple "
-              f"with one value per output (or yield dg.Output(value, output_name=…)); got {type(returned).__name__}")
+        _fail(
+            step,
+            f"it has outputs {', '.join(o.name for o in step.outputs)}, so return a tuple "
+            f"with one value per output (or yield dg.Output(value, output_name=…)); got {type(returned).__name__}",
+        )
     if step.outputs and step.outputs[0].is_nothing and not isinstance(returned, Output):
-        _fail(step, f"it is declared to return nothing (-> None) but returned a {type(returned).__name__}")
+        _fail(
+            step,
+            f"it is declared to return nothing (-> None) but returned a {type(returned).__name__}",
+        )
     return [Output(returned, step.outputs[0].name)] if step.outputs else []
 
 
-def _fail(step: StepSpec, why: str) -> None:
-    exc = StepExecutionError(f"{step.label}: {why}.", step_key=step.key, user_exception=ValueError(why))
+def _fail(step: StepSpec, why: str) -> NoReturn:
+    exc = StepExecutionError(
+        f"{step.label}: {why}.", step_key=step.key, user_exception=ValueError(why)
+    )
     raise StepFailed(ErrorInfo.from_exception(exc), exc, retryable=False)
 
 
@@ -257,30 +283,40 @@ def _handle_item(
             item,
         )
     else:
-        _fail(step, f"it yielded {type(item).__name__}; yield dg.Output, dg.MaterializeResult or dg.AssetCheckResult")
+        _fail(
+            step,
+            f"it yielded {type(item).__name__}; yield dg.Output, dg.MaterializeResult or dg.AssetCheckResult",
+        )
 
 
 def _output_for_asset(step: StepSpec, key: Any) -> StepOutput:
     asset_outputs = [o for o in step.outputs if o.asset_key is not None]
     if key is None:
         if len(asset_outputs) != 1:
-            _fail(step, "it materializes several assets, so each MaterializeResult needs asset_key=…")
+            _fail(
+                step, "it materializes several assets, so each MaterializeResult needs asset_key=…"
+            )
         return asset_outputs[0]
     for output in asset_outputs:
         if output.asset_key == key:
             return output
     _fail(step, f"it returned a result for asset '{key}', which it does not produce")
-    raise AssertionError  # unreachable: _fail raises
 
 
 def _store_output(
     ctx: Any, step: StepSpec, context: Any, output: StepOutput, value: Any, metadata: dict[str, Any]
-) -> Iterator[Event]:
+) -> Generator[Event, None, dict[str, Any]]:
     manager = ctx.io_manager(output.io_manager_key)
     out_context = ctx.output_context(step, output)
     with _user_code(step, f"storing output '{output.name}' of"):
         manager.handle_output(out_context, value)
-    yield _event(ctx, EventType.STEP_OUTPUT, step, f'Yielded output "{output.name}".', OutputData(output.name, output.asset_key))
+    yield _event(
+        ctx,
+        EventType.STEP_OUTPUT,
+        step,
+        f'Yielded output "{output.name}".',
+        OutputData(output.name, output.asset_key),
+    )
     yield _event(
         ctx,
         EventType.HANDLED_OUTPUT,
@@ -288,7 +324,11 @@ def _store_output(
         f'Handled output "{output.name}" using IO manager "{output.io_manager_key}".',
         OutputData(output.name, output.asset_key),
     )
-    return {**context.output_metadata.get(output.name, {}), **out_context.added_metadata, **metadata}
+    return {
+        **context.output_metadata.get(output.name, {}),
+        **out_context.added_metadata,
+        **metadata,
+    }
 
 
 def _materialized(
@@ -329,7 +369,13 @@ def _check_evaluated(
         spec
         for spec in step.check_specs
         if (result.check_name is None or spec.name == result.check_name)
-        and (result.asset_key is None and (default_asset is None or spec.asset_key == default_asset) or spec.asset_key == result.asset_key)
+        and (
+            (
+                result.asset_key is None
+                and (default_asset is None or spec.asset_key == default_asset)
+            )
+            or spec.asset_key == result.asset_key
+        )
     ]
     if len(candidates) != 1:
         declared = ", ".join(s.key.to_user_string() for s in step.check_specs) or "none"
@@ -364,22 +410,30 @@ def _check_evaluated(
 def _check_all_produced(step: StepSpec, produced: dict[str, bool], checks: dict[Any, Any]) -> None:
     for output in step.outputs:
         if output.is_required and output.name not in produced and output.asset_key is not None:
-            _fail(step, f"it did not materialize asset '{output.asset_key.to_user_string()}'; "
-                  "yield a dg.MaterializeResult(asset_key=…) for it, or mark it skippable")
-        if output.is_required and output.name not in produced and output.asset_key is None and not output.is_nothing:
+            _fail(
+                step,
+                f"it did not materialize asset '{output.asset_key.to_user_string()}'; "
+                "yield a dg.MaterializeResult(asset_key=…) for it, or mark it skippable",
+            )
+        if (
+            output.is_required
+            and output.name not in produced
+            and output.asset_key is None
+            and not output.is_nothing
+        ):
             _fail(step, f"it did not return its required output '{output.name}'")
     for spec in step.check_specs:
         if spec.key not in checks:
             _fail(step, f"it did not return a result for check '{spec.key.to_user_string()}'")
 
 
-def _load_input(ctx: Any, step: StepSpec, name: str, source: Any) -> Iterator[Event]:
+def _load_input(ctx: Any, step: StepSpec, name: str, source: Any) -> Generator[Event, None, Any]:
     if isinstance(source, FromDefault):
         return source.value
     if isinstance(source, FromRunConfig):
         return ctx.input_value(source)
     if isinstance(source, FromMany):
-        values = []
+        values: list[Any] = []
         for single in source.sources:
             values.append((yield from _load_input(ctx, step, name, single)))
         return values

@@ -109,7 +109,9 @@ def initialize_resources(
     return ready
 
 
-def _initialize_one(key: str, definition: Any, context: InitResourceContext, stack: ExitStack) -> Any:
+def _initialize_one(
+    key: str, definition: Any, context: InitResourceContext, stack: ExitStack
+) -> Any:
     if isinstance(definition, PartialResource):
         from kubedag.config.config import validate_model
 
@@ -144,7 +146,7 @@ def _init_error(key: str, exc: Exception) -> ResourceInitError:
 
 
 @contextmanager
-def _generator_resource(gen: Generator[Any, None, None]) -> Generator[Any, None, None]:
+def _generator_resource(gen: Generator[Any, Any, Any]) -> Generator[Any, None, None]:
     value = next(gen)
     try:
         yield value

@@ -225,7 +225,8 @@ class FilesystemIOManager(ConfigurableIOManager):
 
 
 def _fs_io_manager(context: Any) -> FilesystemIOManager:
-    return FilesystemIOManager(**(context.resource_config or {})).create_resource(context)
+    manager: FilesystemIOManager = FilesystemIOManager(**(context.resource_config or {}))
+    return manager.create_resource(context)  # type: ignore[no-any-return]
 
 
 fs_io_manager = ResourceDefinition(_fs_io_manager, description="Pickles outputs to files.")

@@ -84,17 +84,25 @@ class ConfigurableResource(BaseModel):
     def env_var_fields(self) -> dict[str, EnvVar]:
         return dict(self._env_fields)
 
-    def with_runtime_values(self, key: str, overrides: Mapping[str, Any] | None) -> ConfigurableResource:
+    def with_runtime_values(
+        self, key: str, overrides: Mapping[str, Any] | None
+    ) -> ConfigurableResource:
         """A copy with `EnvVar` fields read from the environment and run config applied."""
-        values = {name: env.resolve(f"resources.{key}.{name}") for name, env in self._env_fields.items()}
+        values = {
+            name: env.resolve(f"resources.{key}.{name}") for name, env in self._env_fields.items()
+        }
         if not values and not overrides:
             return self
         from kubedag.config.config import validate_model
 
-        data = {name: getattr(self, name) for name in type(self).model_fields if name in self.model_fields_set}
+        data = {
+            name: getattr(self, name)
+            for name in type(self).model_fields
+            if name in self.model_fields_set
+        }
         data.update(values)
         data.update(overrides or {})
-        resolved = validate_model(type(self), data, f"resources.{key}.config")
+        resolved: ConfigurableResource = validate_model(type(self), data, f"resources.{key}.config")
         resolved._env_fields = {}
         return resolved
 

@@ -9,7 +9,6 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import Any
 
 from kubedag.definitions.asset_key import AssetKey
 from kubedag.execution.events import EventLogEntry, EventType
@@ -94,8 +93,12 @@ class InMemoryEventLogStorage:
     def get_records_for_run(self, run_id: str, cursor: int = 0) -> list[EventLogRecord]:
         return [r for r in self._by_run.get(run_id, []) if r.storage_id > cursor]
 
-    def get_latest_materialization_records(self, keys: Iterable[AssetKey]) -> dict[AssetKey, EventLogRecord]:
-        return {k: self._latest_materialization[k] for k in keys if k in self._latest_materialization}
+    def get_latest_materialization_records(
+        self, keys: Iterable[AssetKey]
+    ) -> dict[AssetKey, EventLogRecord]:
+        return {
+            k: self._latest_materialization[k] for k in keys if k in self._latest_materialization
+        }
 
     def all_records(self) -> list[EventLogRecord]:
         return list(self._records)
@@ -107,5 +110,3 @@ class InMemoryEventLogStorage:
             self._latest_materialization = {
                 k: r for k, r in self._latest_materialization.items() if r.storage_id not in removed
             }
-
-

@@ -14,7 +14,9 @@ def raw_orders() -> None: ...
 def raw_customers() -> None: ...
 
 
-@dg.asset(deps=[raw_orders, raw_customers], group_name="marts", owners=["team:data"], code_version="2")
+@dg.asset(
+    deps=[raw_orders, raw_customers], group_name="marts", owners=["team:data"], code_version="2"
+)
 def customer_orders() -> None: ...
 
 
@@ -39,7 +41,12 @@ def _checks(selection: dg.AssetSelection) -> set[str]:
 
 
 def test_basic_selections() -> None:
-    assert _names(dg.AssetSelection.all()) == {"raw_orders", "raw_customers", "customer_orders", "revenue_report"}
+    assert _names(dg.AssetSelection.all()) == {
+        "raw_orders",
+        "raw_customers",
+        "customer_orders",
+        "revenue_report",
+    }
     assert _names(dg.AssetSelection.groups("raw")) == {"raw_orders", "raw_customers"}
     assert _names(dg.AssetSelection.keys("revenue_report")) == {"revenue_report"}
     assert _names(dg.AssetSelection.assets(customer_orders)) == {"customer_orders"}
@@ -47,10 +54,19 @@ def test_basic_selections() -> None:
 
 def test_upstream_and_downstream() -> None:
     assert _names(dg.AssetSelection.assets(revenue_report).upstream()) == {
-        "raw_orders", "raw_customers", "customer_orders", "revenue_report"
+        "raw_orders",
+        "raw_customers",
+        "customer_orders",
+        "revenue_report",
     }
-    assert _names(dg.AssetSelection.assets(revenue_report).upstream(depth=1, include_self=False)) == {"customer_orders"}
-    assert _names(dg.AssetSelection.assets(raw_orders).downstream()) == {"raw_orders", "customer_orders", "revenue_report"}
+    assert _names(
+        dg.AssetSelection.assets(revenue_report).upstream(depth=1, include_self=False)
+    ) == {"customer_orders"}
+    assert _names(dg.AssetSelection.assets(raw_orders).downstream()) == {
+        "raw_orders",
+        "customer_orders",
+        "revenue_report",
+    }
 
 
 def test_set_operators() -> None:
@@ -72,14 +88,17 @@ def test_checks_follow_their_assets_unless_removed() -> None:
 
 
 def test_unknown_key_in_selection_lists_defined_assets() -> None:
-    with pytest.raises(dg.InvalidSelectionError, match="'nope'.*raw_orders"):
+    with pytest.raises(dg.InvalidSelectionError, match=r"'nope'.*raw_orders"):
         dg.AssetSelection.keys("nope").resolve(GRAPH)
 
 
 def test_specs_expose_what_the_asset_declares() -> None:
     (spec,) = customer_orders.specs
     assert spec.key == dg.AssetKey("customer_orders")
-    assert [d.asset_key for d in spec.deps] == [dg.AssetKey("raw_orders"), dg.AssetKey("raw_customers")]
+    assert [d.asset_key for d in spec.deps] == [
+        dg.AssetKey("raw_orders"),
+        dg.AssetKey("raw_customers"),
+    ]
     assert spec.group_name == "marts"
     assert spec.owners == ("team:data",)
     assert spec.code_version == "2"
@@ -101,7 +120,10 @@ def test_multi_asset_and_subsetting() -> None:
 
     assert [s.key for s in both.specs] == [dg.AssetKey("one"), dg.AssetKey("two")]
     result = dg.materialize([both])
-    assert {e.asset_key for e in result.get_asset_materialization_events()} == {dg.AssetKey("one"), dg.AssetKey("two")}
+    assert {e.asset_key for e in result.get_asset_materialization_events()} == {
+        dg.AssetKey("one"),
+        dg.AssetKey("two"),
+    }
     with pytest.raises(dg.InvalidSelectionError, match="cannot produce a subset"):
         dg.materialize([both], selection=["one"])
 
@@ -112,7 +134,10 @@ def test_multi_asset_that_forgets_an_asset_fails() -> None:
         yield dg.MaterializeResult(asset_key="first")
 
     result = dg.materialize([partial], raise_on_error=False)
-    assert "did not materialize asset 'second'" in result.get_step_failure_events()[0].step_failure_data.error.message  # type: ignore[union-attr]
+    assert (
+        "did not materialize asset 'second'"
+        in result.get_step_failure_events()[0].step_failure_data.error.message
+    )  # type: ignore[union-attr]
 
 
 def test_define_asset_job_by_group_and_definitions_lookups() -> None:

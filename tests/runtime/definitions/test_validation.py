@@ -174,7 +174,7 @@ def test_unknown_top_level_section_is_rejected() -> None:
     def only() -> int:
         return 1
 
-    with pytest.raises(dg.InvalidConfigError, match="run_config.solidz"):
+    with pytest.raises(dg.InvalidConfigError, match=r"run_config\.solidz"):
         dg.materialize([only], run_config={"solidz": {}})
 
 
@@ -193,7 +193,9 @@ def test_bad_log_level_is_rejected() -> None:
         return 1
 
     with pytest.raises(dg.InvalidConfigError, match="log_level"):
-        dg.materialize([plain], run_config={"loggers": {"console": {"config": {"log_level": "LOUD"}}}})
+        dg.materialize(
+            [plain], run_config={"loggers": {"console": {"config": {"log_level": "LOUD"}}}}
+        )
 
 
 def test_partition_key_is_validated_before_the_run() -> None:

@@ -113,7 +113,10 @@ def test_check_that_returns_nothing_fails_its_step() -> None:
 
     result = dg.materialize([orders, forgetful], raise_on_error=False)
     (failure,) = result.get_step_failure_events()
-    assert "did not return a result for check 'orders:forgetful'" in failure.step_failure_data.error.message  # type: ignore[union-attr]
+    assert (
+        "did not return a result for check 'orders:forgetful'"
+        in failure.step_failure_data.error.message
+    )  # type: ignore[union-attr]
 
 
 def test_check_job_runs_only_checks_and_loads_the_stored_asset(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -129,7 +132,9 @@ def test_check_job_runs_only_checks_and_loads_the_stored_asset(tmp_path) -> None
         assets=[orders],
         asset_checks=[not_empty],
         jobs=[
-            dg.define_asset_job("asset_job", selection=dg.AssetSelection.assets(orders).without_checks()),
+            dg.define_asset_job(
+                "asset_job", selection=dg.AssetSelection.assets(orders).without_checks()
+            ),
             dg.define_asset_job("check_job", selection=dg.AssetSelection.checks_for_assets(orders)),
         ],
         resources={"io_manager": dg.FilesystemIOManager(base_dir=str(tmp_path))},

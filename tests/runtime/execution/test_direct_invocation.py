@@ -74,7 +74,9 @@ def test_wrong_arguments_are_reported() -> None:
         cleaned(other=1)
     with pytest.raises(dg.InvalidInvocationError, match="takes 1 argument"):
         cleaned("x", "y")
-    assert cleaned(dg.build_asset_context(), " x ") == "x"  # a context is accepted and not passed on
+    assert (
+        cleaned(dg.build_asset_context(), " x ") == "x"
+    )  # a context is accepted and not passed on
 
 
 def test_context_without_partition_explains() -> None:

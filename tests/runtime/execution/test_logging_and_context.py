@@ -7,7 +7,9 @@ import pytest
 import kubedag as dg
 
 
-def test_messages_go_to_the_event_log_and_the_console_by_level(capsys: pytest.CaptureFixture[str]) -> None:
+def test_messages_go_to_the_event_log_and_the_console_by_level(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     @dg.asset
     def chatty(context: dg.AssetExecutionContext) -> None:
         context.log.debug("debug detail")
@@ -21,7 +23,11 @@ def test_messages_go_to_the_event_log_and_the_console_by_level(capsys: pytest.Ca
         instance=instance,
         run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
     )
-    stored = [(e.level, e.user_message, e.step_key) for e in instance.all_logs(result.run_id) if not e.is_event]
+    stored = [
+        (e.level, e.user_message, e.step_key)
+        for e in instance.all_logs(result.run_id)
+        if not e.is_event
+    ]
     assert stored == [
         (logging.DEBUG, "debug detail", "chatty"),
         (logging.INFO, "Processing started", "chatty"),
@@ -35,7 +41,9 @@ def test_messages_go_to_the_event_log_and_the_console_by_level(capsys: pytest.Ca
     assert " - kubedag - WARNING - __ASSET_JOB - " in err
 
 
-def test_step_failures_reach_the_console_at_default_level(capsys: pytest.CaptureFixture[str]) -> None:
+def test_step_failures_reach_the_console_at_default_level(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     @dg.asset
     def failing() -> None:
         raise ValueError("visible failure")

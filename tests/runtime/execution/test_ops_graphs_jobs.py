@@ -80,7 +80,9 @@ def test_missing_required_output_fails_the_step() -> None:
         half()
 
     result = halfway.execute_in_process(raise_on_error=False)
-    assert "required output 'b'" in result.get_step_failure_events()[0].step_failure_data.error.message  # type: ignore[union-attr]
+    assert (
+        "required output 'b'" in result.get_step_failure_events()[0].step_failure_data.error.message
+    )  # type: ignore[union-attr]
 
 
 def test_graph_inputs_from_run_config_and_input_values() -> None:
@@ -167,6 +169,7 @@ def test_executor_definition_and_configured() -> None:
     configured = recording_executor.configured({"flag": True}, name="recording_on")
     assert configured.name == "recording_on"
     assert isinstance(configured.create(None, {}, None), Recording)
+
     @dg.job(executor_def=configured)
     def custom():
         one()

@@ -101,7 +101,11 @@ def test_retry_requested_works_without_a_policy() -> None:
 def test_op_retry_policy_inside_a_graph_asset() -> None:
     calls: list[int] = []
 
-    @dg.op(retry_policy=dg.RetryPolicy(max_retries=5, delay=0.001, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS))
+    @dg.op(
+        retry_policy=dg.RetryPolicy(
+            max_retries=5, delay=0.001, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+        )
+    )
     def step_one() -> int:
         calls.append(1)
         if len(calls) == 1:
@@ -119,5 +123,9 @@ def test_op_retry_policy_inside_a_graph_asset() -> None:
     result = dg.materialize([complex_asset])
     assert result.output_for_node("complex_asset") == 1764
     assert len(calls) == 2
-    waits = [e.event_specific_data.seconds_to_wait for e in result.all_events if e.event_type is EventType.STEP_UP_FOR_RETRY]
+    waits = [
+        e.event_specific_data.seconds_to_wait
+        for e in result.all_events
+        if e.event_type is EventType.STEP_UP_FOR_RETRY
+    ]
     assert len(waits) == 1 and 0.0005 <= waits[0] <= 0.0015

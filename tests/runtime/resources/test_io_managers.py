@@ -34,7 +34,9 @@ def test_filesystem_default_persists_values_across_runs(tmp_path: Path) -> None:
 
 def test_loading_an_asset_never_materialized_explains_what_to_do(tmp_path: Path) -> None:
     instance = dg.Instance.ephemeral(tempdir=str(tmp_path))
-    result = dg.materialize([orders, order_count], instance=instance, selection=[order_count], raise_on_error=False)
+    result = dg.materialize(
+        [orders, order_count], instance=instance, selection=[order_count], raise_on_error=False
+    )
     message = result.get_step_failure_events()[0].step_failure_data.error.message  # type: ignore[union-attr]
     assert "asset 'staging/orders'" in message and "Materialize it first" in message
 
@@ -46,7 +48,9 @@ def test_none_annotated_assets_store_nothing(tmp_path: Path) -> None:
 
     instance = dg.Instance.ephemeral(tempdir=str(tmp_path))
     result = dg.materialize([side_effect], instance=instance)
-    assert [m.asset_key for m in result.asset_materializations_for_node("side_effect")] == [dg.AssetKey("side_effect")]
+    assert [m.asset_key for m in result.asset_materializations_for_node("side_effect")] == [
+        dg.AssetKey("side_effect")
+    ]
     assert not (tmp_path / "storage" / "side_effect").exists()
 
 
@@ -75,7 +79,10 @@ def test_custom_io_manager_by_key_and_its_metadata(tmp_path: Path) -> None:
 
     result = dg.materialize(
         [numbers, doubled],
-        resources={"lines": JsonLinesIOManager(root=str(tmp_path)), "io_manager": dg.InMemoryIOManager()},
+        resources={
+            "lines": JsonLinesIOManager(root=str(tmp_path)),
+            "io_manager": dg.InMemoryIOManager(),
+        },
     )
     assert (tmp_path / "numbers.txt").read_text() == "4\n5"
     assert result.output_for_node("doubled") == [8, 10]

@@ -26,7 +26,9 @@ def test_resource_is_injected_by_parameter_name() -> None:
     assert result.output_for_node("payload") == "https://x/orders"
 
 
-def test_env_var_is_read_when_the_run_starts_and_never_stored(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_env_var_is_read_when_the_run_starts_and_never_stored(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("API_TOKEN", "s3cr3t-value")
     seen: list[str] = []
 
@@ -167,12 +169,17 @@ def test_resource_param_marks_any_type_as_a_resource() -> None:
     def greeting(prefix: dg.ResourceParam[str]) -> str:
         return prefix + " world"
 
-    assert dg.materialize([greeting], resources={"prefix": "hello"}).output_for_node("greeting") == "hello world"
+    assert (
+        dg.materialize([greeting], resources={"prefix": "hello"}).output_for_node("greeting")
+        == "hello world"
+    )
 
 
 def test_build_resources_outside_a_run() -> None:
     EVENTS.clear()
-    with dg.build_resources({"tracked": Tracked(name="adhoc"), "api": ApiClient(base_url="u")}) as resources:
+    with dg.build_resources(
+        {"tracked": Tracked(name="adhoc"), "api": ApiClient(base_url="u")}
+    ) as resources:
         assert resources.api.fetch("a") == "u/a"
         assert EVENTS == ["setup adhoc"]
     assert EVENTS == ["setup adhoc", "teardown adhoc"]
