@@ -25,7 +25,29 @@ class ResolvedSelection:
 
 
 class AssetSelection:
-    """Base of every selection expression; build one with the static constructors."""
+    """Base of every selection expression; build one with the static constructors.
+
+    Nodes are plain classes, not dataclasses: a selection module full of generated methods
+    cost more to import than everything else it needs.
+    """
+
+    _fields: tuple[str, ...] = ()
+
+    def __init__(self, *values: Any) -> None:
+        for name, value in zip(self._fields, values, strict=True):
+            setattr(self, name, value)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and all(
+            getattr(self, f) == getattr(other, f) for f in self._fields
+        )
+
+    def __hash__(self) -> int:
+        return hash((type(self), *(getattr(self, f) for f in self._fields)))
+
+    def __repr__(self) -> str:
+        args = ", ".join(repr(getattr(self, f)) for f in self._fields)
+        return f"{type(self).__name__}({args})"
 
     def resolve(self, graph: AssetGraph) -> ResolvedSelection:
         assets, checks = self._resolve(graph)
@@ -111,8 +133,8 @@ def _with_checks(
     return keys, checks
 
 
-@dataclass(frozen=True)
 class _All(AssetSelection):
+    _fields = ("include_sources",)
     include_sources: bool
 
     def _resolve(self, graph: AssetGraph) -> tuple[set[AssetKey], set[AssetCheckKey]]:
@@ -120,8 +142,8 @@ class _All(AssetSelection):
         return keys, graph.all_check_keys
 
 
-@dataclass(frozen=True)
 class _Keys(AssetSelection):
+    _fields = ("keys_",)
     keys_: tuple[AssetKey, ...]
 
     def _resolve(self, graph: AssetGraph) -> tuple[set[AssetKey], set[AssetCheckKey]]:
@@ -135,8 +157,8 @@ class _Keys(AssetSelection):
         return _with_checks(graph, set(self.keys_))
 
 
-@dataclass(frozen=True)
 class _Groups(AssetSelection):
+    _fields = ("names", "include_sources")
     names: tuple[str, ...]
     include_sources: bool
 
@@ -145,8 +167,8 @@ class _Groups(AssetSelection):
         return _with_checks(graph, {k for k in pool if graph.group_of(k) in self.names})
 
 
-@dataclass(frozen=True)
 class _KeyPrefixes(AssetSelection):
+    _fields = ("prefixes",)
     prefixes: tuple[tuple[str, ...], ...]
 
     def _resolve(self, graph: AssetGraph) -> tuple[set[AssetKey], set[AssetCheckKey]]:
@@ -158,8 +180,8 @@ class _KeyPrefixes(AssetSelection):
         return _with_checks(graph, keys)
 
 
-@dataclass(frozen=True)
 class _CheckKeys(AssetSelection):
+    _fields = ("keys_",)
     keys_: tuple[AssetCheckKey, ...]
 
     def _resolve(self, graph: AssetGraph) -> tuple[set[AssetKey], set[AssetCheckKey]]:
@@ -171,8 +193,8 @@ class _CheckKeys(AssetSelection):
         return set(), set(self.keys_)
 
 
-@dataclass(frozen=True)
 class _ChecksOnly(AssetSelection):
+    _fields = ("inner",)
     inner: AssetSelection
 
     def _resolve(self, graph: AssetGraph) -> tuple[set[AssetKey], set[AssetCheckKey]]:
@@ -180,8 +202,8 @@ class _ChecksOnly(AssetSelection):
         return set(), checks
 
 
-@dataclass(frozen=True)
 class _WithoutChecks(AssetSelection):
+    _fields = ("inner",)
     inner: AssetSelection
 
     def _resolve(self, graph: AssetGraph) -> tuple[set[AssetKey], set[AssetCheckKey]]:
@@ -189,8 +211,8 @@ class _WithoutChecks(AssetSelection):
         return keys, set()
 
 
-@dataclass(frozen=True)
 class _Upstream(AssetSelection):
+    _fields = ("inner", "depth", "include_self")
     inner: AssetSelection
     depth: int | None
     include_self: bool
@@ -203,8 +225,8 @@ class _Upstream(AssetSelection):
         return _with_checks(graph, keys & graph.materializable_keys)
 
 
-@dataclass(frozen=True)
 class _Downstream(AssetSelection):
+    _fields = ("inner", "depth", "include_self")
     inner: AssetSelection
     depth: int | None
     include_self: bool
@@ -217,8 +239,8 @@ class _Downstream(AssetSelection):
         return _with_checks(graph, keys)
 
 
-@dataclass(frozen=True)
 class _Roots(AssetSelection):
+    _fields = ("inner",)
     inner: AssetSelection
 
     def _resolve(self, graph: AssetGraph) -> tuple[set[AssetKey], set[AssetCheckKey]]:
@@ -226,8 +248,8 @@ class _Roots(AssetSelection):
         return _with_checks(graph, {k for k in keys if not set(graph.parents[k]) & keys})
 
 
-@dataclass(frozen=True)
 class _Sinks(AssetSelection):
+    _fields = ("inner",)
     inner: AssetSelection
 
     def _resolve(self, graph: AssetGraph) -> tuple[set[AssetKey], set[AssetCheckKey]]:
@@ -235,8 +257,8 @@ class _Sinks(AssetSelection):
         return _with_checks(graph, {k for k in keys if not set(graph.children[k]) & keys})
 
 
-@dataclass(frozen=True)
 class _Combine(AssetSelection):
+    _fields = ("left", "right", "operator")
     left: AssetSelection
     right: AssetSelection
     operator: str

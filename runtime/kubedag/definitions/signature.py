@@ -99,7 +99,7 @@ def is_resource_annotation(annotation: Any) -> bool:
         return False
     for module, name in (
         ("kubedag.resources.resource", "ConfigurableResource"),
-        ("kubedag.resources.resource", "ResourceDefinition"),
+        ("kubedag.resources.definition", "ResourceDefinition"),
         ("kubedag.resources.io_manager", "IOManager"),
     ):
         cls = _loaded_class(module, name)

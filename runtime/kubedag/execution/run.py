@@ -108,6 +108,7 @@ class RunExecution:
             op_def=step.op,
             log=self.writer.for_step(step.key),
             resources=self.namespace,
+            instance=self.instance,
         )
         self._output_contexts[(step.key, output.name)] = context
         return context
@@ -126,6 +127,7 @@ class RunExecution:
             partition_key=self.partition_key if partitioned else None,
             metadata=dict(spec.metadata) if spec is not None else {},
             resources=self.namespace,
+            instance=self.instance,
         )
 
     def input_context(

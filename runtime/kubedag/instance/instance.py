@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -73,6 +72,8 @@ class Instance:
     def storage_directory(self) -> str:
         """Where the default I/O manager stores values (created on first use)."""
         if not self.root_directory:
+            import tempfile
+
             self.root_directory = tempfile.mkdtemp(prefix="kubedag-")
             self._owns_directory = True
         path = os.path.join(self.root_directory, "storage")

@@ -8,17 +8,13 @@ also when the run fails.
 from __future__ import annotations
 
 import inspect
+import sys
 from collections.abc import Generator, Iterable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from kubedag.errors import InvalidConfigError, ResourceInitError
-from kubedag.resources.resource import (
-    ConfigurableResource,
-    InitResourceContext,
-    PartialResource,
-    ResourceDefinition,
-)
+from kubedag.resources.definition import InitResourceContext, ResourceDefinition
 
 
 class ResourceNamespace:
@@ -57,11 +53,23 @@ class ResourceNamespace:
         return f"ResourceNamespace({', '.join(sorted(self._asdict()))})"
 
 
+def _configurable_classes() -> tuple[Any, Any] | None:
+    """`ConfigurableResource` and `PartialResource`, if their (pydantic) module is loaded: when it
+    is not, no resource can be an instance of them, and we need not pay for importing it."""
+    module = sys.modules.get("kubedag.resources.resource")
+    if module is None:
+        return None
+    return module.ConfigurableResource, module.PartialResource
+
+
 def check_env_vars(definitions: Mapping[str, Any], keys: Iterable[str]) -> None:
     """Fail before a run starts if a needed resource refers to an unset environment variable."""
+    classes = _configurable_classes()
+    if classes is None:
+        return
     for key in keys:
         definition = definitions.get(key)
-        if isinstance(definition, ConfigurableResource):
+        if isinstance(definition, classes[0]):
             for name, env in definition.env_var_fields.items():
                 env.resolve(f"resources.{key}.{name}")
 
@@ -112,20 +120,40 @@ def initialize_resources(
 def _initialize_one(
     key: str, definition: Any, context: InitResourceContext, stack: ExitStack
 ) -> Any:
-    if isinstance(definition, PartialResource):
+    classes = _configurable_classes()
+    if classes is not None:
+        return _initialize_configurable(key, definition, context, stack, *classes)
+    return _initialize_plain(key, definition, context, stack)
+
+
+def _initialize_configurable(
+    key: str,
+    definition: Any,
+    context: InitResourceContext,
+    stack: ExitStack,
+    configurable: Any,
+    partial: Any,
+) -> Any:
+    if isinstance(definition, partial):
         from kubedag.config.config import validate_model
 
         definition = validate_model(
             definition.resource_cls, dict(context.resource_config or {}), f"resources.{key}.config"
         )
         context = context.replace_config(None)
-    if isinstance(definition, ConfigurableResource):
+    if isinstance(definition, configurable):
         resource = definition.with_runtime_values(key, context.resource_config)
         try:
             stack.enter_context(resource.yield_for_execution(context))
             return resource.create_resource(context)
         except Exception as exc:
             raise _init_error(key, exc) from exc
+    return _initialize_plain(key, definition, context, stack)
+
+
+def _initialize_plain(
+    key: str, definition: Any, context: InitResourceContext, stack: ExitStack
+) -> Any:
     if isinstance(definition, ResourceDefinition):
         try:
             value = definition.resource_fn(context)
@@ -134,6 +162,11 @@ def _initialize_one(
             return value
         except Exception as exc:
             raise _init_error(key, exc) from exc
+    if context.resource_config is not None:
+        raise InvalidConfigError(
+            f"resources.{key}.config: resource '{key}' ({type(definition).__name__}) takes no "
+            "config; make it a dg.ConfigurableResource to configure it in run config."
+        )
     return definition
 
 

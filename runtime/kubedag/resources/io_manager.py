@@ -3,20 +3,20 @@
 Assets return values; the I/O manager bound to the output's `io_manager_key` (by default
 `io_manager`) persists them and loads them back for consumers. The default for `materialize` is
 `FilesystemIOManager` (pickle files under the instance's storage directory); `execute_in_process`
-keeps outputs in memory.
+keeps outputs in memory. Nothing here imports pydantic: the built-in managers are plain classes,
+and `ConfigurableIOManager` lives in `configurable_io_manager.py`.
 """
 
 from __future__ import annotations
 
 import os
 import pickle
-import tempfile
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any
 
 from kubedag.definitions.asset_key import AssetKey
-from kubedag.resources.resource import ConfigurableResource, ResourceDefinition
+from kubedag.resources.definition import ResourceDefinition
 
 
 class OutputContext:
@@ -35,10 +35,12 @@ class OutputContext:
         log: Any = None,
         resources: Any = None,
         annotation: Any = None,
+        instance: Any = None,
     ) -> None:
         self.name = name
         self.step_key = step_key
         self.run_id = run_id
+        self.instance = instance
         self._asset_key = asset_key
         self._partition_key = partition_key
         self.definition_metadata = dict(metadata or {})
@@ -98,10 +100,12 @@ class InputContext:
         log: Any = None,
         resources: Any = None,
         annotation: Any = None,
+        instance: Any = None,
     ) -> None:
         self.name = name
         self.step_key = step_key
         self.upstream_output = upstream_output
+        self.instance = instance if instance is not None else upstream_output.instance
         self._asset_key = asset_key
         self._partition_key = partition_key
         self.definition_metadata = dict(metadata or {})
@@ -145,10 +149,6 @@ class IOManager(ABC):
     def load_input(self, context: InputContext) -> Any: ...
 
 
-class ConfigurableIOManager(ConfigurableResource, IOManager):
-    """An I/O manager whose config is its pydantic fields."""
-
-
 class MissingOutputError(LookupError):
     """Raised by the built-in I/O managers when asked for something never stored."""
 
@@ -174,28 +174,32 @@ class InMemoryIOManager(IOManager):
             ) from None
 
 
-class FilesystemIOManager(ConfigurableIOManager):
+class FilesystemIOManager(IOManager):
     """Pickles each output to a file: `<base_dir>/<asset key path>[/<partition>]`.
 
     Writes go to a temporary file that is renamed into place, so a crash never leaves a
     half-written value behind. With no `base_dir`, the instance's storage directory is used.
     """
 
-    base_dir: str | None = None
+    def __init__(self, base_dir: str | None = None) -> None:
+        self.base_dir = base_dir
 
-    def _path(self, identifier: list[str]) -> Path:
-        if self.base_dir is None:
+    def _path(self, identifier: list[str], context: OutputContext | InputContext) -> Path:
+        base = self.base_dir
+        if base is None and context.instance is not None:
+            base = context.instance.storage_directory()
+        if base is None:
             raise ValueError("FilesystemIOManager needs base_dir when no instance is available.")
-        return Path(self.base_dir, *identifier)
+        return Path(base, *identifier)
 
-    def create_resource(self, context: Any) -> Any:
-        if self.base_dir is None and context.instance is not None:
-            return self.model_copy(update={"base_dir": context.instance.storage_directory()})
-        return self
+    def __repr__(self) -> str:
+        return f"FilesystemIOManager(base_dir={self.base_dir!r})"
 
     def handle_output(self, context: OutputContext, obj: Any) -> None:
-        path = self._path(context.get_identifier())
+        path = self._path(context.get_identifier(), context)
         path.parent.mkdir(parents=True, exist_ok=True)
+        import tempfile  # first use only; keeps the import of this module light
+
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
         try:
             with os.fdopen(fd, "wb") as handle:
@@ -208,7 +212,7 @@ class FilesystemIOManager(ConfigurableIOManager):
 
     def load_input(self, context: InputContext) -> Any:
         upstream = context.upstream_output
-        path = self._path(upstream.get_identifier())
+        path = self._path(upstream.get_identifier(), context)
         try:
             with path.open("rb") as handle:
                 return pickle.load(handle)
@@ -225,8 +229,7 @@ class FilesystemIOManager(ConfigurableIOManager):
 
 
 def _fs_io_manager(context: Any) -> FilesystemIOManager:
-    manager: FilesystemIOManager = FilesystemIOManager(**(context.resource_config or {}))
-    return manager.create_resource(context)  # type: ignore[no-any-return]
+    return FilesystemIOManager((context.resource_config or {}).get("base_dir"))
 
 
 fs_io_manager = ResourceDefinition(_fs_io_manager, description="Pickles outputs to files.")

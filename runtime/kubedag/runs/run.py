@@ -6,7 +6,7 @@ The record in run storage is the source of truth for a run's status; everything 
 
 from __future__ import annotations
 
-import uuid
+import os
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
@@ -34,7 +34,12 @@ FINISHED_STATUSES = frozenset({RunStatus.SUCCESS, RunStatus.FAILURE, RunStatus.C
 
 
 def new_run_id() -> str:
-    return str(uuid.uuid4())
+    """A random (version 4) UUID, built here because importing `uuid` costs more than this."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    text = raw.hex()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
 @dataclass(frozen=True)
