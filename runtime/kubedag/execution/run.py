@@ -391,8 +391,7 @@ def execute_job(
         if isinstance(user_exc, KubedagError):
             raise user_exc
         raise StepExecutionError(
-            f'Error occurred while executing {step.label} (step "{step.key}"): '
-            f"{type(user_exc).__name__}: {user_exc}",
+            f'{first.error.message} (step "{step.key}")',
             step_key=step.key,
             user_exception=user_exc if user_exc is not None else RuntimeError(first.error.message),
         ) from user_exc

@@ -1,0 +1,1 @@
+"""Every runnable code example of the user-facing reference, run against kubedag."""
