@@ -131,5 +131,7 @@ def test_in_memory_manager_errors_clearly_for_values_from_another_run() -> None:
 
 def test_raised_error_says_the_input_failed_to_load(tmp_path: Path) -> None:
     instance = dg.Instance.ephemeral(tempdir=str(tmp_path))
-    with pytest.raises(dg.StepExecutionError, match="while loading input 'orders' of asset 'order_count'"):
+    with pytest.raises(
+        dg.StepExecutionError, match="while loading input 'orders' of asset 'order_count'"
+    ):
         dg.materialize([orders, order_count], instance=instance, selection=[order_count])
