@@ -114,6 +114,7 @@ _EXPORTS: dict[str, str] = {
     "RunStatus": "kubedag.runs.run",
     # errors
     "KubedagError": "kubedag.errors",
+    "CodeLocationLoadError": "kubedag.errors",
     "InvalidDefinitionError": "kubedag.errors",
     "DuplicateAssetKeyError": "kubedag.errors",
     "UnknownDependencyError": "kubedag.errors",

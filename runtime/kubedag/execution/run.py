@@ -9,7 +9,7 @@ terminal status with the reason in its event log.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from typing import Any
 
@@ -24,7 +24,7 @@ from kubedag.execution.context import (
     OpExecutionContext,
     StepExecutionContext,
 )
-from kubedag.execution.events import ErrorInfo, Event, EventType, RunFailureData
+from kubedag.execution.events import ErrorInfo, Event, EventLogEntry, EventType, RunFailureData
 from kubedag.execution.executors import InProcessExecutor
 from kubedag.execution.log_manager import RunLogWriter
 from kubedag.execution.plan import ExecutionPlan
@@ -248,8 +248,12 @@ def execute_job(
     op_selection: list[str] | None = None,
     input_values: Mapping[str, Any] | None = None,
     default_io_manager: str = "memory",
+    event_listener: Callable[[EventLogEntry], None] | None = None,
 ) -> ExecuteInProcessResult:
-    """Validate, then run `job` in this process with the in-process executor."""
+    """Validate, then run `job` in this process with the in-process executor.
+
+    `event_listener`, when given, sees every event-log entry right after it is stored (the CLI
+    uses it to show progress while the run is going)."""
     # 1. Everything that can be checked without running user code.
     config = resolve_run_config(job, run_config)
     plan = ExecutionPlan.build(job.steps, op_selection)
@@ -279,9 +283,15 @@ def execute_job(
         step_keys_to_execute=tuple(plan.step_keys) if op_selection else None,
         partition=partition_key,
     )
-    writer = RunLogWriter(
-        run.run_id, job.name, instance.store_event_entry, config.console_log_level
-    )
+    sink = instance.store_event_entry
+    if event_listener is not None:
+        listener = event_listener
+
+        def sink(entry: EventLogEntry) -> None:
+            instance.store_event_entry(entry)
+            listener(entry)
+
+    writer = RunLogWriter(run.run_id, job.name, sink, config.console_log_level)
     events: list[Event] = []
 
     def emit(event: Event) -> None:

@@ -86,3 +86,30 @@ def test_add_output_metadata_lands_on_the_materialization() -> None:
 
     (m,) = dg.materialize_to_memory([counted]).asset_materializations_for_node("counted")
     assert m.metadata == {"num_rows": 3}
+
+
+def test_event_listener_sees_each_entry_as_it_is_stored() -> None:
+    from kubedag.execution.run import execute_job
+
+    @dg.asset
+    def first(context: dg.AssetExecutionContext) -> int:
+        context.log.info("inside first")
+        return 1
+
+    @dg.asset
+    def second(first: int) -> int:
+        return first + 1
+
+    instance = dg.Instance.ephemeral()
+    seen: list[tuple[str, int]] = []
+
+    def listener(entry: dg.EventLogEntry) -> None:
+        # Stored before the listener is told: the event log already holds the entry.
+        seen.append((entry.user_message, len(instance.all_logs(entry.run_id))))
+
+    job = dg.Definitions(assets=[first, second]).get_implicit_global_asset_job_def()
+    result = execute_job(job, instance=instance, event_listener=listener)
+    stored = instance.all_logs(result.run_id)
+    assert [message for message, _ in seen] == [e.user_message for e in stored]
+    assert [count for _, count in seen] == list(range(1, len(stored) + 1))
+    assert "inside first" in [message for message, _ in seen]
