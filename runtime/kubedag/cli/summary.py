@@ -294,14 +294,7 @@ def format_log_lines(entries: Sequence[EventLogEntry]) -> list[str]:
     """Every entry of the event log as one console-style line (all levels, events included)."""
     lines = []
     for entry in entries:
-        line = format_console_line(
-            entry.timestamp,
-            entry.level,
-            entry.job_name,
-            entry.run_id,
-            entry.step_key,
-            entry.user_message,
-        )
+        line = format_console_line(entry)
         event = entry.event
         if event is not None and entry.level >= logging.ERROR:
             error = getattr(event.event_specific_data, "error", None)

@@ -42,19 +42,14 @@ def console_logger() -> logging.Logger:
     return _console
 
 
-def format_console_line(
-    timestamp: float,
-    level: int,
-    job_name: str | None,
-    run_id: str,
-    step_key: str | None,
-    message: str,
-) -> str:
-    stamp = time.strftime("%Y-%m-%d %H:%M:%S %z", time.localtime(timestamp))
-    parts = [stamp, "kubedag", logging.getLevelName(level), job_name or "-", run_id[:8]]
-    if step_key:
-        parts.append(step_key)
-    parts.append(message)
+def format_console_line(entry: EventLogEntry) -> str:
+    """`time - kubedag - LEVEL - job - run id - step - message`, as the console shows it."""
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S %z", time.localtime(entry.timestamp))
+    parts = [stamp, "kubedag", logging.getLevelName(entry.level), entry.job_name or "-"]
+    parts.append(entry.run_id[:8])
+    if entry.step_key:
+        parts.append(entry.step_key)
+    parts.append(entry.user_message)
     return " - ".join(parts)
 
 
@@ -75,14 +70,7 @@ class RunLogWriter:
 
     def _console(self, entry: EventLogEntry) -> None:
         if entry.level >= self.console_level:
-            line = format_console_line(
-                entry.timestamp,
-                entry.level,
-                entry.job_name,
-                entry.run_id,
-                entry.step_key,
-                entry.user_message,
-            )
+            line = format_console_line(entry)
             console_logger().log(entry.level, line)
 
     def write_message(self, level: int, message: str, step_key: str | None) -> None:
