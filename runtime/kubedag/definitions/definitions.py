@@ -44,8 +44,8 @@ class Definitions:
         self.loggers = dict(loggers or {})
         self.metadata = dict(metadata or {})
         # Assets named by a schedule's or sensor's `target=` belong to the code location too.
-        automations: list[Any] = [*self.schedules, *self.sensors]
-        targeted = [a for item in automations for a in item.target_assets]
+        self._automations: list[Any] = [*self.schedules, *self.sensors]
+        targeted = [a for item in self._automations for a in item.target_assets]
         assets_defs, specs, checks = split_asset_like(
             [*self._assets_input, *self._checks_input, *targeted]
         )
@@ -57,8 +57,7 @@ class Definitions:
 
     def _resolve_jobs(self, jobs: list[Any]) -> dict[str, JobDefinition]:
         candidates = list(jobs)
-        automations: list[Any] = [*self.schedules, *self.sensors]
-        for item in automations:
+        for item in self._automations:
             targets = item.jobs if isinstance(item, SensorDefinition) else [item.job]
             candidates.extend(t for t in targets if t is not None)
         resolved: dict[str, JobDefinition] = {}

@@ -258,7 +258,7 @@ def _handle_item(
             _fail(step, f"output '{output.name}' was returned more than once")
         metadata = dict(item.metadata)
         if not output.is_nothing:
-            metadata = yield from _store_output(ctx, step, context, output, item.value, metadata)
+            metadata = yield from _store_output(ctx, step, output, item.value, metadata)
         if output.asset_key is not None:
             yield from _materialized(ctx, step, context, output, metadata, produced)
         produced[output.name] = True
@@ -268,7 +268,7 @@ def _handle_item(
             _fail(step, f"asset '{output.asset_key}' was materialized more than once")
         metadata = dict(item.metadata)
         if item.has_value and not output.is_nothing:
-            metadata = yield from _store_output(ctx, step, context, output, item.value, metadata)
+            metadata = yield from _store_output(ctx, step, output, item.value, metadata)
         yield from _materialized(ctx, step, context, output, metadata, produced)
         for check in item.check_results:
             yield _check_evaluated(ctx, step, check, checks, default_asset=output.asset_key)
@@ -304,7 +304,7 @@ def _output_for_asset(step: StepSpec, key: Any) -> StepOutput:
 
 
 def _store_output(
-    ctx: Any, step: StepSpec, context: Any, output: StepOutput, value: Any, metadata: dict[str, Any]
+    ctx: Any, step: StepSpec, output: StepOutput, value: Any, metadata: dict[str, Any]
 ) -> Generator[Event, None, dict[str, Any]]:
     manager = ctx.io_manager(output.io_manager_key)
     out_context = ctx.output_context(step, output)
@@ -324,11 +324,8 @@ def _store_output(
         f'Handled output "{output.name}" using IO manager "{output.io_manager_key}".',
         OutputData(output.name, output.asset_key),
     )
-    return {
-        **context.output_metadata.get(output.name, {}),
-        **out_context.added_metadata,
-        **metadata,
-    }
+    # What context.add_output_metadata recorded is merged in by _materialized.
+    return {**out_context.added_metadata, **metadata}
 
 
 def _materialized(

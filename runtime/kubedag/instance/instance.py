@@ -47,6 +47,8 @@ class Instance:
         self.root_directory = root_directory
         self.is_ephemeral = is_ephemeral
         self._disposed = False
+        self._owns_directory = False
+        self._storage_directory: str | None = None
 
     @staticmethod
     def ephemeral(tempdir: str | None = None) -> Instance:
@@ -70,21 +72,24 @@ class Instance:
 
     # -- directories --------------------------------------------------------------------------
     def storage_directory(self) -> str:
-        """Where the default I/O manager stores values (created on first use)."""
-        if not self.root_directory:
-            import tempfile
+        """Where the default I/O manager stores values (created on first use, then remembered:
+        every stored or loaded value asks for it)."""
+        if self._storage_directory is None:
+            if not self.root_directory:
+                import tempfile
 
-            self.root_directory = tempfile.mkdtemp(prefix="kubedag-")
-            self._owns_directory = True
-        path = os.path.join(self.root_directory, "storage")
-        os.makedirs(path, exist_ok=True)
-        return path
+                self.root_directory = tempfile.mkdtemp(prefix="kubedag-")
+                self._owns_directory = True
+            path = os.path.join(self.root_directory, "storage")
+            os.makedirs(path, exist_ok=True)
+            self._storage_directory = path
+        return self._storage_directory
 
     def dispose(self) -> None:
         if self._disposed:
             return
         self._disposed = True
-        if getattr(self, "_owns_directory", False):
+        if self._owns_directory:
             shutil.rmtree(self.root_directory, ignore_errors=True)
 
     def __enter__(self) -> Instance:
