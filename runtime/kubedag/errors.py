@@ -82,6 +82,21 @@ class CodeLocationLoadError(KubedagError):
     """
 
 
+class InstanceConfigError(KubedagError):
+    """The instance configuration (`kubedag.yaml` or an `Instance` spec) is wrong: the message
+    names the file, the key and what is expected there."""
+
+
+class StorageUnavailableError(KubedagError):
+    """The instance's database could not be reached (after retrying): the message says which
+    database, where, and what to check, never the password."""
+
+
+class SchemaVersionError(KubedagError):
+    """The database schema is older than this kubedag (run `kubedag instance migrate`) or newer
+    (upgrade kubedag)."""
+
+
 class Failure(Exception):
     """Raise from user code to fail a step with a description and metadata, on purpose.
 

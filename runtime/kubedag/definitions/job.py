@@ -212,7 +212,6 @@ class JobDefinition:
             run_id=run_id,
             op_selection=op_selection,
             input_values=input_values,
-            default_io_manager="memory",
         )
 
     def __repr__(self) -> str:

@@ -16,36 +16,33 @@ from typing import Any
 
 from kubedag.execution.events import Event, EventLogEntry
 
-_console = logging.getLogger("kubedag")
+
+def _write_console(line: str) -> None:
+    """Write to whatever `sys.stderr` is now, so redirected or captured output sees it.
+
+    A plain write, not `logging`: a step that logs 10,000 lines must not pay for a LogRecord,
+    a caller lookup and a handler chain per line (that was half its cost)."""
+    sys.stderr.write(line + "\n")
 
 
-class _CurrentStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
-    """Writes to whatever `sys.stderr` is now, so redirected or captured output sees it."""
-
-    @property  # type: ignore[override]
-    def stream(self) -> Any:
-        return sys.stderr
-
-    @stream.setter
-    def stream(self, _value: Any) -> None:
-        pass
+_stamp_second = -1
+_stamp_text = ""
 
 
-def console_logger() -> logging.Logger:
-    """The process-wide console logger, with its handler attached once."""
-    if not _console.handlers:
-        handler = _CurrentStderrHandler()
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        _console.addHandler(handler)
-        _console.setLevel(logging.DEBUG)
-        _console.propagate = False
-    return _console
+def _stamp(timestamp: float) -> str:
+    """The local time of `timestamp` to the second, formatted once per second."""
+    global _stamp_second, _stamp_text
+    second = int(timestamp)
+    if second != _stamp_second:
+        _stamp_text = time.strftime("%Y-%m-%d %H:%M:%S %z", time.localtime(second))
+        _stamp_second = second
+    return _stamp_text
 
 
 def format_console_line(entry: EventLogEntry) -> str:
     """`time - kubedag - LEVEL - job - run id - step - message`, as the console shows it."""
-    stamp = time.strftime("%Y-%m-%d %H:%M:%S %z", time.localtime(entry.timestamp))
-    parts = [stamp, "kubedag", logging.getLevelName(entry.level), entry.job_name or "-"]
+    parts = [_stamp(entry.timestamp), "kubedag", logging.getLevelName(entry.level)]
+    parts.append(entry.job_name or "-")
     parts.append(entry.run_id[:8])
     if entry.step_key:
         parts.append(entry.step_key)
@@ -70,8 +67,7 @@ class RunLogWriter:
 
     def _console(self, entry: EventLogEntry) -> None:
         if entry.level >= self.console_level:
-            line = format_console_line(entry)
-            console_logger().log(entry.level, line)
+            _write_console(format_console_line(entry))
 
     def write_message(self, level: int, message: str, step_key: str | None) -> None:
         entry = EventLogEntry(self.run_id, time.time(), level, message, self.job_name, step_key)

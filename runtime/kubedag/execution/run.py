@@ -247,7 +247,7 @@ def execute_job(
     run_id: str | None = None,
     op_selection: list[str] | None = None,
     input_values: Mapping[str, Any] | None = None,
-    default_io_manager: str = "memory",
+    default_io_manager: str | None = None,
     event_listener: Callable[[EventLogEntry], None] | None = None,
 ) -> ExecuteInProcessResult:
     """Validate, then run `job` in this process with the in-process executor.
@@ -258,6 +258,9 @@ def execute_job(
     config = resolve_run_config(job, run_config)
     plan = ExecutionPlan.build(job.steps, op_selection)
     resource_defs = dict(job.resource_defs)
+    if default_io_manager is None:
+        persistent = instance is not None and not instance.is_ephemeral
+        default_io_manager = "filesystem" if persistent else "memory"
     resource_defs.setdefault(DEFAULT_IO_MANAGER_KEY, _default_io_manager(default_io_manager))
     job.check_resources(resource_defs)
     needed = _needed_resource_keys(job, plan)
@@ -283,12 +286,16 @@ def execute_job(
         step_keys_to_execute=tuple(plan.step_keys) if op_selection else None,
         partition=partition_key,
     )
-    sink = instance.store_event_entry
+    batched = instance.event_writer()
+    store: Callable[[EventLogEntry], None] = (
+        batched.write if batched is not None else instance.store_event_entry
+    )
+    sink = store
     if event_listener is not None:
         listener = event_listener
 
         def sink(entry: EventLogEntry) -> None:
-            instance.store_event_entry(entry)
+            store(entry)
             listener(entry)
 
     writer = RunLogWriter(run.run_id, job.name, sink, config.console_log_level)
@@ -298,6 +305,42 @@ def execute_job(
         events.append(event)
         writer.write_event(event)
 
+    try:
+        return _execute_run(
+            job,
+            instance,
+            run,
+            plan,
+            config,
+            resource_defs,
+            needed,
+            writer,
+            events,
+            emit,
+            owns_instance,
+            raise_on_error,
+            input_values,
+        )
+    finally:
+        if batched is not None:
+            batched.close()
+
+
+def _execute_run(
+    job: JobDefinition,
+    instance: Any,
+    run: Run,
+    plan: ExecutionPlan,
+    config: ResolvedRunConfig,
+    resource_defs: dict[str, Any],
+    needed: set[str],
+    writer: RunLogWriter,
+    events: list[Event],
+    emit: Callable[[Event], None],
+    owns_instance: bool,
+    raise_on_error: bool,
+    input_values: Mapping[str, Any] | None,
+) -> ExecuteInProcessResult:
     run = instance.update_run_status(run.run_id, RunStatus.STARTED)
     emit(Event(EventType.RUN_START, job.name, f'Started execution of run for "{job.name}".'))
     execution: RunExecution | None = None

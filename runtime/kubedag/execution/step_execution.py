@@ -94,7 +94,15 @@ def skipped_event(ctx: Any, step: StepSpec, reason: str) -> Event:
 
 
 def execute_step(ctx: Any, step: StepSpec, *, retries: bool = True) -> Iterator[Event]:
-    """Run `step` to a terminal event (success or failure), retrying as its policy allows."""
+    """Run `step` to a terminal event (success or failure), retrying as its policy allows.
+
+    The step's stdout and stderr (its subprocesses' too) go to the instance's compute log
+    manager for as long as the step runs, retries included."""
+    with ctx.instance.compute_log_manager.capture(ctx.run.run_id, step.key):
+        yield from _execute_step(ctx, step, retries)
+
+
+def _execute_step(ctx: Any, step: StepSpec, retries: bool) -> Iterator[Event]:
     attempt = 0
     while True:
         if attempt == 0:

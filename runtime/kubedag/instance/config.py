@@ -1,0 +1,288 @@
+"""The instance configuration document: parsed and checked before anything is built.
+
+One document describes an instance everywhere: `$KUBEDAG_HOME/kubedag.yaml` on a laptop, the
+`spec` of the `Instance` custom resource in a cluster. Each part takes a built-in short form or
+the plugin form of the reference's `ConfigurableClass`:
+
+    storage:                      # or run_storage / event_log_storage / schedule_storage
+      postgres:
+        postgres_db: {username: kubedag, password: {env: PG_PASSWORD}, hostname: db,
+                      db_name: kubedag, port: 5432}
+    compute_logs:
+      s3: {bucket: logs, endpoint_url: "http://minio:9000"}
+    run_launcher:
+      module: my_company.launchers
+      class: BatchRunLauncher
+      config: {queue: nightly}
+
+Any value may be `{env: VAR}`; it is read from the environment when the instance is built, and
+the document keeps the reference, so an instance handed to another process (a run pod) carries
+the variable's name, never the secret.
+
+Parsing is pure: `parse_instance_config(document, source)` returns an `InstanceConfig` or raises
+`InstanceConfigError` naming the source (the file), the key path and what is expected.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from kubedag.errors import InstanceConfigError
+
+STORAGE_PARTS = ("run_storage", "event_log_storage", "schedule_storage")
+TOP_LEVEL_KEYS = (
+    "storage",
+    *STORAGE_PARTS,
+    "compute_logs",
+    "local_artifact_storage",
+    "run_coordinator",
+    "run_launcher",
+)
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One key of a built-in form: the types it accepts and whether it must be there."""
+
+    types: tuple[type, ...]
+    required: bool = False
+    description: str = ""
+
+
+_STR = (str,)
+_INT = (int,)
+_NUMBER = (int, float)
+_BOOL = (bool,)
+_MAP = (dict,)
+
+_POOL_FIELDS = {
+    "pool_size": FieldSpec(_INT, description="connections kept open"),
+    "max_overflow": FieldSpec(_INT, description="extra connections under load"),
+    "pool_recycle": FieldSpec(_INT, description="seconds before a connection is replaced"),
+    "pool_timeout": FieldSpec(_NUMBER, description="seconds to wait for a free connection"),
+    "pool_pre_ping": FieldSpec(_BOOL, description="check a connection before each use"),
+    "retry_seconds": FieldSpec(_NUMBER, description="how long to retry an unreachable database"),
+}
+
+# Built-in short forms: part -> form name -> fields. The forms' meaning is in `components`.
+BUILT_IN_FORMS: dict[str, dict[str, dict[str, FieldSpec]]] = {
+    "storage": {
+        "sqlite": {"base_dir": FieldSpec(_STR), "retry_seconds": _POOL_FIELDS["retry_seconds"]},
+        "postgres": {
+            "postgres_url": FieldSpec(_STR, description="postgresql://user:pass@host:5432/db"),
+            "postgres_db": FieldSpec(_MAP),
+            **_POOL_FIELDS,
+        },
+        "in_memory": {},
+    },
+    "compute_logs": {
+        "local": {"base_dir": FieldSpec(_STR)},
+        "s3": {
+            "bucket": FieldSpec(_STR, required=True),
+            "prefix": FieldSpec(_STR),
+            "endpoint_url": FieldSpec(_STR),
+            "region": FieldSpec(_STR),
+            "upload_interval": FieldSpec(_NUMBER),
+            "skip_empty_files": FieldSpec(_BOOL),
+            "local_dir": FieldSpec(_STR),
+        },
+        "noop": {},
+    },
+    "local_artifact_storage": {},
+    "run_coordinator": {},
+    "run_launcher": {},
+}
+for _part in STORAGE_PARTS:
+    BUILT_IN_FORMS[_part] = BUILT_IN_FORMS["storage"]
+
+_POSTGRES_DB_FIELDS = {
+    "username": FieldSpec(_STR, required=True),
+    "password": FieldSpec(_STR),
+    "hostname": FieldSpec(_STR, required=True),
+    "db_name": FieldSpec(_STR, required=True),
+    "port": FieldSpec(_INT),
+    "params": FieldSpec(_MAP),
+}
+
+
+@dataclass(frozen=True)
+class PartConfig:
+    """One configured part: a built-in form (`form`) or a plugin (`module` + `class_name`).
+    `config` still holds `{env: VAR}` references; `resolved()` reads them."""
+
+    part: str
+    config: dict[str, Any]
+    form: str | None = None
+    module: str | None = None
+    class_name: str | None = None
+
+    @property
+    def is_plugin(self) -> bool:
+        return self.module is not None
+
+    def key_path(self) -> str:
+        return f"{self.part}.{self.form}" if self.form else f"{self.part}.config"
+
+
+@dataclass(frozen=True)
+class InstanceConfig:
+    """A checked instance document. `source` names where it came from, for messages."""
+
+    source: str
+    document: dict[str, Any]
+    parts: dict[str, PartConfig] = field(default_factory=dict)
+
+    def part(self, name: str) -> PartConfig | None:
+        return self.parts.get(name)
+
+
+def _error(source: str, path: str, message: str) -> InstanceConfigError:
+    return InstanceConfigError(f"{source}: {path}: {message}")
+
+
+def _type_names(types: tuple[type, ...]) -> str:
+    names = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
+    names[dict] = "a mapping"
+    return " or ".join(dict.fromkeys(names.get(t, t.__name__) for t in types))
+
+
+def _is_env_ref(value: Any) -> bool:
+    return isinstance(value, dict) and set(value) == {"env"} and isinstance(value["env"], str)
+
+
+def _check_fields(
+    source: str, path: str, value: Any, fields: Mapping[str, FieldSpec]
+) -> dict[str, Any]:
+    if value is None:
+        value = {}
+    if not isinstance(value, dict):
+        raise _error(source, path, f"expected a mapping of {sorted(fields)}; got {value!r}.")
+    for key, item in value.items():
+        spec = fields.get(key)
+        if spec is None:
+            known = ", ".join(sorted(fields)) or "no keys"
+            raise _error(source, f"{path}.{key}", f"unknown key; expected one of: {known}.")
+        if _is_env_ref(item):
+            continue
+        accepted = spec.types
+        is_plain_bool = isinstance(item, bool) and bool not in accepted  # True is an int too
+        if not is_plain_bool and (
+            isinstance(item, accepted) or (accepted == _INT and _is_int_text(item))
+        ):
+            continue
+        raise _error(source, f"{path}.{key}", f"expected {_type_names(accepted)}; got {item!r}.")
+    for key, spec in fields.items():
+        if spec.required and key not in value:
+            raise _error(source, f"{path}.{key}", "is required.")
+    return dict(value)
+
+
+def _is_int_text(value: Any) -> bool:
+    return isinstance(value, str) and value.isdigit()
+
+
+def _parse_part(source: str, part: str, value: Any) -> PartConfig:
+    forms = BUILT_IN_FORMS[part]
+    if not isinstance(value, dict) or not value:
+        raise _error(source, part, _expected_forms(part, value))
+    if "module" in value or "class" in value:
+        unknown = set(value) - {"module", "class", "config"}
+        if unknown:
+            raise _error(
+                source,
+                f"{part}.{sorted(unknown)[0]}",
+                "unknown key in the plugin form; expected module, class and config.",
+            )
+        for key in ("module", "class"):
+            if not isinstance(value.get(key), str) or not value[key]:
+                raise _error(
+                    source,
+                    f"{part}.{key}",
+                    "is required in the plugin form (the Python module and class to load).",
+                )
+        config = value.get("config") or {}
+        if not isinstance(config, dict):
+            raise _error(source, f"{part}.config", f"expected a mapping; got {config!r}.")
+        return PartConfig(part, dict(config), module=value["module"], class_name=value["class"])
+    if part == "local_artifact_storage":
+        config = _check_fields(source, part, value, {"base_dir": FieldSpec(_STR, required=True)})
+        return PartConfig(part, config, form="local")
+    if len(value) != 1 or next(iter(value)) not in forms:
+        raise _error(source, part, _expected_forms(part, value))
+    form, body = next(iter(value.items()))
+    config = _check_fields(source, f"{part}.{form}", body, forms[form])
+    if form == "postgres":
+        _check_postgres(source, f"{part}.postgres", config)
+    return PartConfig(part, config, form=form)
+
+
+def _check_postgres(source: str, path: str, config: dict[str, Any]) -> None:
+    has_url, has_db = "postgres_url" in config, "postgres_db" in config
+    if has_url == has_db:
+        raise _error(
+            source,
+            path,
+            "set exactly one of postgres_url (postgresql://user:password@host:5432/db) or "
+            "postgres_db ({username, password, hostname, db_name, port, params}).",
+        )
+    if has_db and not _is_env_ref(config["postgres_db"]):
+        _check_fields(source, f"{path}.postgres_db", config["postgres_db"], _POSTGRES_DB_FIELDS)
+
+
+def _expected_forms(part: str, value: Any) -> str:
+    forms = list(BUILT_IN_FORMS[part])
+    shown = " or ".join(f"{{{name}: {{...}}}}" for name in forms)
+    prefix = f"expected {shown}, or" if forms else "expected"
+    return f"{prefix} the plugin form {{module: ..., class: ..., config: {{...}}}}; got {value!r}."
+
+
+def parse_instance_config(document: Any, source: str = "instance config") -> InstanceConfig:
+    """Check an instance document; every mistake names `source`, the key and the fix."""
+    if document is None:
+        document = {}
+    if not isinstance(document, dict):
+        raise InstanceConfigError(
+            f"{source}: expected a mapping of instance parts ({', '.join(TOP_LEVEL_KEYS)}); "
+            f"got {type(document).__name__}."
+        )
+    for key in document:
+        if key not in TOP_LEVEL_KEYS:
+            raise _error(
+                source, str(key), f"unknown key; expected one of: {', '.join(TOP_LEVEL_KEYS)}."
+            )
+    given_parts = [p for p in STORAGE_PARTS if p in document]
+    if "storage" in document and given_parts:
+        raise _error(
+            source,
+            given_parts[0],
+            "set either storage (all three storages at once) or run_storage, event_log_storage "
+            "and schedule_storage, not both.",
+        )
+    parts = {
+        key: _parse_part(source, key, value) for key, value in document.items() if value is not None
+    }
+    return InstanceConfig(source, dict(document), parts)
+
+
+def resolve_env_values(value: Any, path: str, source: str) -> Any:
+    """Replace every `{env: VAR}` with the variable's value; an unset variable is an error
+    naming the key, never a silent empty string."""
+    if _is_env_ref(value):
+        name = value["env"]
+        found = os.environ.get(name)
+        if found is None:
+            raise _error(
+                source,
+                path,
+                f"the environment variable {name} is not set. Set it in the environment of "
+                "this process (in a cluster: from a Secret in the pod template).",
+            )
+        return found
+    if isinstance(value, dict):
+        return {k: resolve_env_values(v, f"{path}.{k}", source) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve_env_values(v, f"{path}[{i}]", source) for i, v in enumerate(value)]
+    return value

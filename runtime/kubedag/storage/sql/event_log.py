@@ -1,0 +1,358 @@
+"""Event-log storage in SQL: the events of every run, asset history, dynamic partitions.
+
+Writes come in batches (`store_events`), one transaction each, so a step's events cost one
+commit rather than one per event. On PostgreSQL each batch takes a transaction-level advisory
+lock first: ids come from a sequence at insert time, and without the lock a reader following
+"events after id N" could see id N+2 commit before N+1 and skip N+1 forever. With it, ids
+commit in order, so the storage id is a safe cursor.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Select, and_, bindparam, delete, func, select, text
+
+from kubedag.definitions.asset_key import AssetKey
+from kubedag.execution.events import EventLogEntry, EventType
+from kubedag.storage import serialization
+from kubedag.storage.base import EventLogStorage
+from kubedag.storage.records import (
+    AssetEntry,
+    AssetRecord,
+    EventLogRecord,
+    EventRecordsFilter,
+)
+from kubedag.storage.sql.database import Database
+from kubedag.storage.sql.dialect import insert_ignoring_duplicates, upsert
+from kubedag.storage.sql.schema import asset_keys, dynamic_partitions, event_logs
+
+_EVENT_WRITE_LOCK = 0x6B756265_01  # any constant shared by every kubedag process
+_IN_CHUNK = 500  # keys per IN (...) list: far below every driver's bound-parameter limit
+_MATERIALIZATION = EventType.ASSET_MATERIALIZATION.value
+# Statements built once, so each write reuses SQLAlchemy's compiled form.
+_INSERT_EVENT = event_logs.insert()
+_INSERT_EVENTS_RETURNING_IDS = event_logs.insert().returning(
+    event_logs.c.id, sort_by_parameter_order=True
+)
+_LOCK_EVENT_WRITES = text("SELECT pg_advisory_xact_lock(:key)")
+_LATEST_MATERIALIZATIONS = (
+    select(asset_keys.c.asset_key, event_logs.c.id, event_logs.c.body)
+    .join(event_logs, event_logs.c.id == asset_keys.c.last_materialization_id)
+    .where(asset_keys.c.asset_key.in_(bindparam("keys", expanding=True)))
+)
+
+
+def asset_key_column(key: AssetKey) -> str:
+    """An asset key as stored: its parts as a JSON list, unambiguous whatever the parts hold."""
+    return json.dumps(list(key.path), separators=(",", ":"))
+
+
+def asset_key_from_column(text_value: str) -> AssetKey:
+    return AssetKey(json.loads(text_value))
+
+
+def _row_for(entry: EventLogEntry) -> dict[str, Any]:
+    event = entry.event
+    asset_key = partition = event_type = None
+    if event is not None:
+        event_type = event.event_type.value
+        key = event.asset_key
+        if key is not None:
+            asset_key = asset_key_column(key)
+            partition = getattr(event.event_specific_data, "partition", None) or event.partition
+    return {
+        "run_id": entry.run_id,
+        "event_type": event_type,
+        "asset_key": asset_key,
+        "partition": partition,
+        "step_key": entry.step_key,
+        "timestamp": entry.timestamp,
+        "body": serialization.serialize_entry(entry),
+    }
+
+
+def _records(rows: Iterable[Any]) -> list[EventLogRecord]:
+    decode = serialization.deserialize_entry
+    return [EventLogRecord(row.id, decode(row.body)) for row in rows]
+
+
+def _chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class SqlEventLogStorage(EventLogStorage):
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    # -- writes ---------------------------------------------------------------------------------
+    def store_events(self, entries: Sequence[EventLogEntry]) -> list[int]:
+        if not entries:
+            return []
+        rows = [_row_for(entry) for entry in entries]
+
+        def insert(conn: Connection) -> list[int]:
+            if self.database.is_postgres:
+                conn.execute(_LOCK_EVENT_WRITES, {"key": _EVENT_WRITE_LOCK})
+            if len(rows) == 1:
+                key = conn.execute(_INSERT_EVENT, rows[0]).inserted_primary_key
+                assert key is not None
+                ids = [int(key[0])]
+            elif self.database.is_sqlite:
+                # SQLAlchemy sends a RETURNING insert one row at a time on SQLite. This
+                # transaction holds the write lock (BEGIN IMMEDIATE) and the table is
+                # AUTOINCREMENT, so the batch got consecutive ids ending at the last rowid.
+                conn.execute(_INSERT_EVENT, rows)
+                last = int(conn.exec_driver_sql("SELECT last_insert_rowid()").scalar_one())
+                ids = list(range(last - len(rows) + 1, last + 1))
+            else:
+                result = conn.execute(_INSERT_EVENTS_RETURNING_IDS, rows)
+                ids = [row[0] for row in result]
+            latest: dict[str, dict[str, Any]] = {}
+            for storage_id, row in zip(ids, rows, strict=True):
+                if row["event_type"] == _MATERIALIZATION and row["asset_key"] is not None:
+                    latest[row["asset_key"]] = {
+                        "asset_key": row["asset_key"],
+                        "last_materialization_id": storage_id,
+                        "last_materialization_timestamp": row["timestamp"],
+                        "last_run_id": row["run_id"],
+                        "create_timestamp": row["timestamp"],
+                    }
+            if latest:
+                upsert(
+                    conn,
+                    asset_keys,
+                    list(latest.values()),
+                    ["asset_key"],
+                    ["last_materialization_id", "last_materialization_timestamp", "last_run_id"],
+                )
+            return ids
+
+        return self.database.write(insert)
+
+    def delete_events(self, run_id: str) -> None:
+        def remove(conn: Connection) -> None:
+            affected = [
+                row.asset_key
+                for row in conn.execute(
+                    select(asset_keys.c.asset_key)
+                    .join(event_logs, event_logs.c.id == asset_keys.c.last_materialization_id)
+                    .where(event_logs.c.run_id == run_id)
+                )
+            ]
+            conn.execute(delete(event_logs).where(event_logs.c.run_id == run_id))
+            for key in affected:
+                latest = conn.execute(
+                    select(event_logs.c.id, event_logs.c.timestamp, event_logs.c.run_id)
+                    .where(
+                        event_logs.c.asset_key == key, event_logs.c.event_type == _MATERIALIZATION
+                    )
+                    .order_by(event_logs.c.id.desc())
+                    .limit(1)
+                ).first()
+                if latest is None:
+                    conn.execute(delete(asset_keys).where(asset_keys.c.asset_key == key))
+                else:
+                    conn.execute(
+                        asset_keys.update()
+                        .where(asset_keys.c.asset_key == key)
+                        .values(
+                            last_materialization_id=latest.id,
+                            last_materialization_timestamp=latest.timestamp,
+                            last_run_id=latest.run_id,
+                        )
+                    )
+
+        self.database.write(remove)
+
+    # -- reads ----------------------------------------------------------------------------------
+    def get_records_for_run(
+        self,
+        run_id: str,
+        cursor: int | None = None,
+        of_type: EventType | Iterable[EventType] | None = None,
+        limit: int | None = None,
+        ascending: bool = True,
+    ) -> list[EventLogRecord]:
+        query = select(event_logs.c.id, event_logs.c.body).where(event_logs.c.run_id == run_id)
+        if cursor is not None:
+            query = query.where(event_logs.c.id > cursor)
+        if of_type is not None:
+            types = [of_type] if isinstance(of_type, EventType) else list(of_type)
+            query = query.where(event_logs.c.event_type.in_([t.value for t in types]))
+        query = query.order_by(event_logs.c.id.asc() if ascending else event_logs.c.id.desc())
+        if limit is not None:
+            query = query.limit(limit)
+        return self.database.read(lambda conn: _records(conn.execute(query)))
+
+    def get_event_records(
+        self,
+        event_records_filter: EventRecordsFilter | None = None,
+        limit: int | None = None,
+        ascending: bool = False,
+    ) -> list[EventLogRecord]:
+        query = _filtered(select(event_logs.c.id, event_logs.c.body), event_records_filter)
+        query = query.order_by(event_logs.c.id.asc() if ascending else event_logs.c.id.desc())
+        if limit is not None:
+            query = query.limit(limit)
+        return self.database.read(lambda conn: _records(conn.execute(query)))
+
+    def get_latest_materialization_records(
+        self, asset_keys_: Iterable[AssetKey]
+    ) -> dict[AssetKey, EventLogRecord]:
+        by_column = {asset_key_column(k): k for k in asset_keys_}
+        if not by_column:
+            return {}
+
+        def load(conn: Connection) -> dict[AssetKey, EventLogRecord]:
+            decode = serialization.deserialize_entry
+            found: dict[AssetKey, EventLogRecord] = {}
+            for chunk in _chunks(list(by_column)):
+                for row in conn.execute(_LATEST_MATERIALIZATIONS, {"keys": chunk}):
+                    found[by_column[row.asset_key]] = EventLogRecord(row.id, decode(row.body))
+            return found
+
+        return self.database.read(load)
+
+    def get_asset_records(self, asset_keys_: Iterable[AssetKey] | None = None) -> list[AssetRecord]:
+        base = select(
+            asset_keys.c.id.label("asset_id"),
+            asset_keys.c.asset_key,
+            asset_keys.c.last_run_id,
+            event_logs.c.id,
+            event_logs.c.body,
+        ).outerjoin(event_logs, event_logs.c.id == asset_keys.c.last_materialization_id)
+        wanted = None if asset_keys_ is None else [asset_key_column(k) for k in asset_keys_]
+
+        def load(conn: Connection) -> list[AssetRecord]:
+            queries = (
+                [base.order_by(asset_keys.c.asset_key)]
+                if wanted is None
+                else [base.where(asset_keys.c.asset_key.in_(c)) for c in _chunks(wanted)]
+            )
+            decode = serialization.deserialize_entry
+            records = []
+            for query in queries:
+                for row in conn.execute(query):
+                    latest = EventLogRecord(row.id, decode(row.body)) if row.id else None
+                    entry = AssetEntry(
+                        asset_key_from_column(row.asset_key), latest, row.last_run_id
+                    )
+                    records.append(AssetRecord(row.asset_id, entry))
+            return records
+
+        return self.database.read(load)
+
+    def get_asset_keys(self) -> list[AssetKey]:
+        query = select(asset_keys.c.asset_key)
+        keys = self.database.read(lambda conn: [r.asset_key for r in conn.execute(query)])
+        return sorted(asset_key_from_column(k) for k in keys)
+
+    def get_latest_materialization_records_by_partition(
+        self, asset_key: AssetKey, partitions: Iterable[str] | None = None
+    ) -> dict[str, EventLogRecord]:
+        where = and_(
+            event_logs.c.asset_key == asset_key_column(asset_key),
+            event_logs.c.event_type == _MATERIALIZATION,
+            event_logs.c.partition.is_not(None),
+        )
+        if partitions is not None:
+            where = and_(where, event_logs.c.partition.in_(list(partitions)))
+        latest = (
+            select(func.max(event_logs.c.id).label("id"))
+            .where(where)
+            .group_by(event_logs.c.partition)
+            .subquery()
+        )
+        query = select(event_logs.c.id, event_logs.c.partition, event_logs.c.body).join(
+            latest, latest.c.id == event_logs.c.id
+        )
+
+        def load(conn: Connection) -> dict[str, EventLogRecord]:
+            decode = serialization.deserialize_entry
+            return {
+                row.partition: EventLogRecord(row.id, decode(row.body))
+                for row in conn.execute(query)
+            }
+
+        return self.database.read(load)
+
+    def get_materialized_partitions(self, asset_key: AssetKey) -> set[str]:
+        query = (
+            select(event_logs.c.partition)
+            .where(
+                event_logs.c.asset_key == asset_key_column(asset_key),
+                event_logs.c.event_type == _MATERIALIZATION,
+                event_logs.c.partition.is_not(None),
+            )
+            .distinct()
+        )
+        return self.database.read(lambda conn: {r.partition for r in conn.execute(query)})
+
+    # -- dynamic partitions ---------------------------------------------------------------------
+    def add_dynamic_partitions(
+        self, partitions_def_name: str, partition_keys: Sequence[str]
+    ) -> None:
+        now = time.time()
+        rows = [
+            {"partitions_def_name": partitions_def_name, "partition": key, "create_timestamp": now}
+            for key in dict.fromkeys(partition_keys)
+        ]
+        self.database.write(
+            lambda conn: insert_ignoring_duplicates(
+                conn, dynamic_partitions, rows, ["partitions_def_name", "partition"]
+            )
+        )
+
+    def get_dynamic_partitions(self, partitions_def_name: str) -> list[str]:
+        query = (
+            select(dynamic_partitions.c.partition)
+            .where(dynamic_partitions.c.partitions_def_name == partitions_def_name)
+            .order_by(dynamic_partitions.c.id)
+        )
+        return self.database.read(lambda conn: [r.partition for r in conn.execute(query)])
+
+    def has_dynamic_partition(self, partitions_def_name: str, partition_key: str) -> bool:
+        query = select(dynamic_partitions.c.id).where(
+            dynamic_partitions.c.partitions_def_name == partitions_def_name,
+            dynamic_partitions.c.partition == partition_key,
+        )
+        return self.database.read(lambda conn: conn.execute(query).first() is not None)
+
+    def delete_dynamic_partition(self, partitions_def_name: str, partition_key: str) -> None:
+        statement = delete(dynamic_partitions).where(
+            dynamic_partitions.c.partitions_def_name == partitions_def_name,
+            dynamic_partitions.c.partition == partition_key,
+        )
+        self.database.write(lambda conn: conn.execute(statement))
+
+    def dispose(self) -> None:
+        self.database.dispose()
+
+
+def _filtered(query: Select[Any], flt: EventRecordsFilter | None) -> Select[Any]:
+    if flt is None:
+        return query
+    if flt.event_type is not None:
+        query = query.where(event_logs.c.event_type == flt.event_type.value)
+    if flt.asset_key is not None:
+        query = query.where(event_logs.c.asset_key == asset_key_column(flt.asset_key))
+    if flt.asset_partitions is not None:
+        query = query.where(event_logs.c.partition.in_(list(flt.asset_partitions)))
+    if flt.after_cursor is not None:
+        query = query.where(event_logs.c.id > flt.after_cursor)
+    if flt.before_cursor is not None:
+        query = query.where(event_logs.c.id < flt.before_cursor)
+    if flt.after_timestamp is not None:
+        query = query.where(event_logs.c.timestamp > flt.after_timestamp)
+    if flt.before_timestamp is not None:
+        query = query.where(event_logs.c.timestamp < flt.before_timestamp)
+    if flt.storage_ids is not None:
+        query = query.where(event_logs.c.id.in_(list(flt.storage_ids)))
+    if flt.run_id is not None:
+        query = query.where(event_logs.c.run_id == flt.run_id)
+    return query
