@@ -73,14 +73,19 @@ def test_materialize_the_quickstart(home: Path) -> None:
     assert "PASSED  cleaned_orders:no_negative_amounts  (blocking)" in out
     assert "rows: 17" in out and "dropped: 5" in out
     assert "revenue: 1564.2" in out
-    # The run id printed is the one the log file is named after.
+    # The summary names the commands that show the stored run and its step logs.
     run_id = next(line.split()[-1] for line in out.splitlines() if line.startswith("Run id:"))
-    log_file = home / "logs" / f"{run_id}.log"
-    assert f"Logs:   {log_file}" in out
-    assert "Dropped 5 invalid rows out of 22." in log_file.read_text()
+    assert f"Details: kubedag runs show {run_id}\n" in out
+    assert f"Logs:    kubedag logs {run_id}\n" in out
+    assert not (home / "logs").exists()  # no text log beside the database any more
+    shown = kubedag(home, "runs", "show", run_id)
+    assert shown.code == 0, shown.stderr
+    assert "  Status:     SUCCESS" in shown.stdout
+    step_logs = kubedag(home, "logs", run_id, "--step", "cleaned_orders", "--stderr")
+    assert "Dropped 5 invalid rows out of 22." in step_logs.stdout
     # Values landed in the instance's storage directory, where the summary says.
     storage = home / "storage"
-    assert f"Data:   {storage}" in out
+    assert f"Data:    {storage}" in out
     with (storage / "daily_summary").open("rb") as handle:
         summary = pickle.load(handle)
     assert list(summary) == ["2024-05-01", "2024-05-02", "2024-05-03", "2024-05-04"]

@@ -66,6 +66,11 @@ def test_step_reports_take_status_attempts_and_duration_from_the_log() -> None:
         ("orders", "failed", 1.5, 2),
         ("report", "skipped", None, 0),
     ]
+    assert [(r.state, r.start_time, r.end_time) for r in reports] == [
+        ("SUCCESS", 100.0, 100.5),
+        ("FAILURE", 100.5, 102.0),
+        ("SKIPPED", None, 102.0),
+    ]
     assert reports[1].error is BOOM
     assert reports[2].skip_reason == 'upstream step "orders" failed'
 
@@ -73,6 +78,14 @@ def test_step_reports_take_status_attempts_and_duration_from_the_log() -> None:
 def test_a_step_with_no_end_did_not_finish() -> None:
     (report,) = summary.step_reports([entry(1.0, EventType.STEP_START, "slow")])
     assert report.status == "did not finish" and report.seconds is None
+    assert report.state == "RUNNING" and report.start_time == 1.0
+    waiting = summary.step_reports(
+        [
+            entry(1.0, EventType.STEP_START, "flaky"),
+            entry(2.0, EventType.STEP_UP_FOR_RETRY, "flaky"),
+        ]
+    )
+    assert waiting[0].state == "UP_FOR_RETRY"
 
 
 def test_run_outcome() -> None:
@@ -117,15 +130,18 @@ def test_format_error_keeps_only_the_last_frames() -> None:
 
 
 def test_the_summary_of_a_failed_run() -> None:
-    text = summary.format_run_summary(
-        failed_run(), run_id=RUN_ID, data_location="/data", log_location="/logs/run.log"
-    )
+    text = summary.format_run_summary(failed_run(), run_id=RUN_ID, data_location="/data")
     assert text.startswith("Run FAILURE in 2.50 s (job orders_job, 3 steps)\n")
     assert "  raw     succeeded   500.0 ms\n" in text
     assert "  orders  failed        1.50 s  (2 attempts)\n" in text
     assert '  report  skipped            -  (upstream step "orders" failed)\n' in text
     assert "\nErrors\n  step orders:\n" in text
-    assert text.endswith(f"Run id: {RUN_ID}\nData:   /data\nLogs:   /logs/run.log\n")
+    assert text.endswith(
+        f"Run id:  {RUN_ID}\n"
+        "Data:    /data\n"
+        f"Details: kubedag runs show {RUN_ID}\n"
+        f"Logs:    kubedag logs {RUN_ID}\n"
+    )
 
 
 def test_materializations_and_checks_are_listed_with_metadata() -> None:
@@ -145,7 +161,7 @@ def test_materializations_and_checks_are_listed_with_metadata() -> None:
             ),
         ),
     ]
-    text = summary.format_run_summary(entries, run_id=RUN_ID, data_location="d", log_location="l")
+    text = summary.format_run_summary(entries, run_id=RUN_ID, data_location="d")
     assert "  sales/orders [partition 2024-05-01]\n      rows: 17\n" in text
     assert "  FAILED  sales/orders:no_nulls  (blocking)  severity ERROR\n      nulls: 3\n" in text
     assert "Errors" not in text

@@ -7,23 +7,10 @@ schedules and sensors with their targets. Pure functions from definitions to lin
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
+from kubedag.cli.tables import format_columns
 from kubedag.definitions.definitions import Definitions
-
-
-def _table(rows: Sequence[Sequence[str]]) -> list[str]:
-    """Rows as left-aligned columns, two spaces apart, no trailing blanks."""
-    if not rows:
-        return ["  (none)"]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return [
-        (
-            "  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
-        ).rstrip()
-        for row in rows
-    ]
 
 
 def asset_rows(defs: Definitions) -> list[list[str]]:
@@ -117,5 +104,5 @@ def format_definitions(defs: Definitions) -> str:
         if lines:
             lines.append("")
         lines.append(f"{title} ({len(rows)})")
-        lines.extend(_table(rows))
+        lines.extend(format_columns(rows))
     return "\n".join(lines) + "\n"

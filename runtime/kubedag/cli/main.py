@@ -1,27 +1,49 @@
 """`kubedag`: the command line.
 
-Commands are thin: parse arguments, load the code location (`kubedag.code_location`), call the
-runtime, and print what happened with the pure formatters of `summary` and `listing`.
+Commands are thin: parse arguments, load the code location (`kubedag.code_location`) or open the
+local instance (`$KUBEDAG_HOME`, default `~/.kubedag`), call the runtime, and print with pure
+formatters. One module per group of commands:
 
-Exit codes are part of the interface, so scripts and CI can tell failures apart:
+- `materialize`, `list` (here): run a code location's assets; list what it defines;
+- `runs list`, `runs show` (`runs`): the runs stored in the instance, one run in detail;
+- `assets list` (`assets`): what has been materialized, when, by which run;
+- `logs` (`logs`): what a run's steps printed, captured by the compute log manager;
+- `instance info`, `instance migrate` (`instance_cmd`): what the instance is made of; bring its
+  database schema up to date.
+
+Summaries and tables are built in `summary`, `listing` and `tables`. Every command that opens the
+instance disposes it before it returns.
+
+Exit codes are part of the interface, so scripts and CI can tell failures apart
+(`kubedag.cli.exit_codes`):
 - 0: the command did what was asked (for `materialize`: the run succeeded);
-- 1: a run started and failed; the summary shows the failing step's error and traceback;
-- 2: nothing ran, because the command line, the code location, the selection or the run config
-  is wrong; one message on stderr says what and how to fix it, without a Python traceback.
+- 1: `materialize` started a run and it failed; the summary shows the failing step's error and
+  traceback;
+- 2: nothing was done, because the command line, the code location, the selection, the run
+  config or the instance is wrong, or a run or step named does not exist; one message on stderr
+  says what and how to fix it, without a Python traceback;
+- 130: interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from kubedag import __version__
+from kubedag.cli.assets import add_assets_commands
+from kubedag.cli.exit_codes import EXIT_INTERRUPTED, EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE
+from kubedag.cli.instance_cmd import add_instance_commands, local_instance
 from kubedag.cli.listing import format_definitions
-from kubedag.cli.summary import format_log_lines, format_progress_line, format_run_summary
+from kubedag.cli.logs import add_logs_command
+from kubedag.cli.runs import add_runs_commands
+from kubedag.cli.summary import format_progress_line, format_run_summary
+from kubedag.cli.tables import hide_url_passwords
 from kubedag.code_location.load import load_definitions
 from kubedag.definitions.asset_key import AssetKey
 from kubedag.definitions.definitions import Definitions
@@ -32,17 +54,19 @@ from kubedag.execution.events import STEP_TERMINAL_EVENTS, EventLogEntry
 from kubedag.execution.run import execute_job
 from kubedag.instance.instance import Instance
 
-EXIT_OK = 0
-EXIT_RUN_FAILED = 1
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
+__all__ = ["EXIT_INTERRUPTED", "EXIT_OK", "EXIT_RUN_FAILED", "EXIT_USAGE", "build_parser", "main"]
 
 
 # -- arguments ---------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kubedag",
-        description="Materialize and inspect the assets of a kubedag code location.",
+        description=(
+            "Materialize the assets of a kubedag code location, and inspect what the local "
+            "instance ($KUBEDAG_HOME, default ~/.kubedag) holds: runs, assets, step logs."
+        ),
+        epilog="Exit codes: 0 done, 1 the materialized run failed, 2 usage, code location or "
+        "instance error, 130 interrupted.",
     )
     parser.add_argument("--version", action="version", version=f"kubedag {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -52,8 +76,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="materialize assets on the local instance and print a summary",
         description=(
             "Materialize the assets of a code location (all of them, or --select) in this "
-            "process, on the local instance ($KUBEDAG_HOME, default ~/.kubedag), and print "
-            "what happened. Values are stored under $KUBEDAG_HOME/storage."
+            "process, on the local instance ($KUBEDAG_HOME, default ~/.kubedag), show each step "
+            "as it finishes, and print a summary. The run, its events and its step logs are "
+            "stored in the instance (see `kubedag runs show` and `kubedag logs`); values under "
+            "$KUBEDAG_HOME/storage. Exits 1 if the run fails."
         ),
     )
     _add_code_location_arguments(materialize)
@@ -80,6 +106,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_code_location_arguments(listing)
     listing.set_defaults(handler=run_list)
+
+    add_runs_commands(commands)
+    add_assets_commands(commands)
+    add_logs_command(commands)
+    add_instance_commands(commands)
     return parser
 
 
@@ -161,15 +192,6 @@ def data_location(job: JobDefinition, instance: Instance) -> str:
     )
 
 
-def write_run_log(instance: Instance, run_id: str, entries: Sequence[EventLogEntry]) -> Path:
-    """Keep the run's event log as text under the instance directory (run and event storage is
-    still in memory, so this file is what outlives the command)."""
-    path = Path(instance.root_directory, "logs", f"{run_id}.log")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(format_log_lines(entries)) + "\n")
-    return path
-
-
 def run_materialize(args: argparse.Namespace) -> int:
     defs = load_code_location(args)
     run_config = load_run_config(args.config) if args.config else None
@@ -179,39 +201,54 @@ def run_materialize(args: argparse.Namespace) -> int:
             f"The selected assets are partitioned ({job.partitions_def}); say which partition "
             "to materialize with --partition KEY."
         )
-    instance = Instance.get()
     assets = len(job.selection.asset_keys) if job.selection is not None else 0
     checks = len(job.selection.check_keys) if job.selection is not None else 0
     source = args.python_file or args.module_name
-    print(
-        f"Materializing {_count(assets, 'asset')} and {_count(checks, 'check')} from {source} "
-        f"on the local instance at {instance.root_directory} ...",
-        file=sys.stderr,
-        flush=True,
-    )
-    result = execute_job(
-        job,
-        run_config=run_config,
-        instance=instance,
-        partition_key=args.partition,
-        raise_on_error=False,
-        default_io_manager="filesystem",
-        event_listener=_progress_printer(len(job.steps)),
-    )
-    entries = instance.all_logs(result.run_id)
-    log_path = write_run_log(instance, result.run_id, entries)
-    summary = format_run_summary(
-        entries,
-        run_id=result.run_id,
-        data_location=data_location(job, instance),
-        log_location=f"{log_path} (every event; step logs also went to stderr as they ran)",
-    )
+    with local_instance() as instance, terminal_stderr() as terminal:
+        print(
+            f"Materializing {_count(assets, 'asset')} and {_count(checks, 'check')} from "
+            f"{source} on the local instance at {instance.root_directory} ...",
+            file=terminal,
+        )
+        result = execute_job(
+            job,
+            run_config=run_config,
+            instance=instance,
+            partition_key=args.partition,
+            raise_on_error=False,
+            default_io_manager="filesystem",
+            event_listener=_progress_printer(len(job.steps), terminal),
+        )
+        summary = format_run_summary(
+            instance.all_logs(result.run_id),
+            run_id=result.run_id,
+            data_location=data_location(job, instance),
+        )
     sys.stdout.write(summary)
     return EXIT_OK if result.success else EXIT_RUN_FAILED
 
 
-def _progress_printer(total: int) -> Callable[[EventLogEntry], None]:
-    """Print each step to stderr as it finishes, so a long run shows where it is."""
+@contextlib.contextmanager
+def terminal_stderr() -> Iterator[TextIO]:
+    """A stream to what stderr is now, for live progress.
+
+    While a step runs, the compute log manager points descriptors 1 and 2 (and `sys.stderr`) at
+    the step's log, so printing progress to `sys.stderr` from inside a step would put the CLI's
+    progress lines into the user's step logs. A duplicate of descriptor 2, taken before any step
+    starts, still reaches the terminal and is not captured."""
+    sys.stderr.flush()
+    try:
+        stream = os.fdopen(os.dup(2), "w", buffering=1)
+    except OSError:  # no descriptor 2 (a detached process): progress goes nowhere
+        stream = open(os.devnull, "w")  # noqa: SIM115 - closed below
+    try:
+        yield stream
+    finally:
+        stream.close()
+
+
+def _progress_printer(total: int, stream: TextIO) -> Callable[[EventLogEntry], None]:
+    """Print each step to `stream` as it finishes, so a long run shows where it is."""
     finished = 0
 
     def show(entry: EventLogEntry) -> None:
@@ -220,7 +257,7 @@ def _progress_printer(total: int) -> Callable[[EventLogEntry], None]:
             finished += 1
         line = format_progress_line(entry, finished, total)
         if line is not None:
-            print(line, file=sys.stderr, flush=True)
+            print(line, file=stream, flush=True)
 
     return show
 
@@ -246,11 +283,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handler(args)
     except KubedagError as exc:
-        print(f"kubedag: error: {exc}", file=sys.stderr)
+        print(f"kubedag: error: {hide_url_passwords(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("kubedag: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # `kubedag logs RUN_ID | head`: the reader stopped early, which is not an error. Point
+        # stdout at /dev/null so the interpreter's final flush does not complain again.
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
 
 
 if __name__ == "__main__":

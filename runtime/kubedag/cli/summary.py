@@ -6,7 +6,9 @@ which keeps the CLI thin and lets tests build entries by hand. Durations come fr
 timestamps, STEP_START to the step's last event, so they include retries and I/O.
 
 The summary is printed once the run has ended: steps run in this process and `materialize`
-returns at the end, so the only live output is what steps log (on stderr) while they run.
+returns at the end, so the only live output is what steps log (on stderr) while they run, and
+the progress line of each finished step. `kubedag runs show` reuses the step reports and the
+sections below for a stored run.
 """
 
 from __future__ import annotations
@@ -30,6 +32,17 @@ _STATUS_WORDS = {
 }
 
 
+# A step's state, from its latest lifecycle event.
+_STATES = {
+    EventType.STEP_START: "RUNNING",
+    EventType.STEP_RESTARTED: "RUNNING",
+    EventType.STEP_UP_FOR_RETRY: "UP_FOR_RETRY",
+    EventType.STEP_SUCCESS: "SUCCESS",
+    EventType.STEP_FAILURE: "FAILURE",
+    EventType.STEP_SKIPPED: "SKIPPED",
+}
+
+
 @dataclass(frozen=True)
 class StepReport:
     """How one step of a run went."""
@@ -40,6 +53,10 @@ class StepReport:
     attempts: int
     error: ErrorInfo | None = None
     skip_reason: str | None = None
+    # RUNNING, UP_FOR_RETRY, SUCCESS, FAILURE or SKIPPED: the latest lifecycle event's word
+    state: str = "RUNNING"
+    start_time: float | None = None  # first STEP_START
+    end_time: float | None = None  # the terminal event
 
 
 @dataclass(frozen=True)
@@ -64,6 +81,7 @@ def step_reports(entries: Sequence[EventLogEntry]) -> list[StepReport]:
     started: dict[str, float] = {}
     attempts: dict[str, int] = {}
     terminal: dict[str, EventLogEntry] = {}
+    states: dict[str, str] = {}
     for entry in entries:
         event = entry.event
         if event is None or event.step_key is None:
@@ -74,6 +92,8 @@ def step_reports(entries: Sequence[EventLogEntry]) -> list[StepReport]:
         )
         if begins and key not in order:
             order.append(key)
+        if event.event_type in _STATES:
+            states[key] = _STATES[event.event_type]
         if event.event_type is EventType.STEP_START:
             started.setdefault(key, entry.timestamp)
             attempts[key] = 1
@@ -81,7 +101,7 @@ def step_reports(entries: Sequence[EventLogEntry]) -> list[StepReport]:
             attempts[key] = attempts.get(key, 1) + 1
         elif event.event_type in STEP_TERMINAL_EVENTS:
             terminal[key] = entry
-    return [_step_report(key, started, attempts, terminal) for key in order]
+    return [_step_report(key, started, attempts, terminal, states) for key in order]
 
 
 def _step_report(
@@ -89,12 +109,20 @@ def _step_report(
     started: Mapping[str, float],
     attempts: Mapping[str, int],
     terminal: Mapping[str, EventLogEntry],
+    states: Mapping[str, str],
 ) -> StepReport:
     end = terminal.get(key)
-    if end is None or end.event is None:
-        return StepReport(key, "did not finish", None, attempts.get(key, 1))
-    event = end.event
     start = started.get(key)
+    if end is None or end.event is None:
+        return StepReport(
+            key,
+            "did not finish",
+            None,
+            attempts.get(key, 1),
+            state=states.get(key, "RUNNING"),
+            start_time=start,
+        )
+    event = end.event
     seconds = end.timestamp - start if start is not None else None
     error = None
     if event.event_type is EventType.STEP_FAILURE:
@@ -103,7 +131,15 @@ def _step_report(
         _skip_reason(event.message) if event.event_type is EventType.STEP_SKIPPED else None
     )
     return StepReport(
-        key, _STATUS_WORDS[event.event_type], seconds, attempts.get(key, 0), error, skip_reason
+        key,
+        _STATUS_WORDS[event.event_type],
+        seconds,
+        attempts.get(key, 0),
+        error,
+        skip_reason,
+        state=_STATES[event.event_type],
+        start_time=start,
+        end_time=end.timestamp,
     )
 
 
@@ -213,8 +249,11 @@ def format_checks(items: Sequence[AssetCheckEvaluation]) -> list[str]:
     return lines
 
 
-def format_error(error: ErrorInfo, indent: str = "  ") -> list[str]:
-    """An error and its causes, the user's frames included, the last few frames only."""
+def format_error(
+    error: ErrorInfo, indent: str = "  ", max_frames: int | None = MAX_ERROR_FRAMES
+) -> list[str]:
+    """An error and its causes, the user's frames included: the last `max_frames` frames of
+    each (all of them with None)."""
     lines: list[str] = []
     current: ErrorInfo | None = error
     first = True
@@ -222,9 +261,9 @@ def format_error(error: ErrorInfo, indent: str = "  ") -> list[str]:
         if not first:
             lines.append(f"{indent}caused by:")
         frames = list(current.stack)
-        if len(frames) > MAX_ERROR_FRAMES:
-            lines.append(f"{indent}  ... {len(frames) - MAX_ERROR_FRAMES} earlier frames")
-            frames = frames[-MAX_ERROR_FRAMES:]
+        if max_frames is not None and len(frames) > max_frames:
+            lines.append(f"{indent}  ... {len(frames) - max_frames} earlier frames")
+            frames = frames[-max_frames:]
         for frame in frames:
             lines.extend(f"{indent}  {part}" for part in frame.rstrip("\n").split("\n"))
         lines.extend(f"{indent}{part}" for part in current.message.split("\n"))
@@ -233,15 +272,19 @@ def format_error(error: ErrorInfo, indent: str = "  ") -> list[str]:
     return lines
 
 
-def format_failures(reports: Sequence[StepReport], outcome: RunOutcome) -> list[str]:
+def format_failures(
+    reports: Sequence[StepReport],
+    outcome: RunOutcome,
+    max_frames: int | None = MAX_ERROR_FRAMES,
+) -> list[str]:
     """What went wrong: each failed step's error, or the run's own error when no step failed."""
     lines: list[str] = []
     for report in reports:
         if report.status == "failed" and report.error is not None:
             lines.append(f"  step {report.key}:")
-            lines.extend(format_error(report.error, "    "))
+            lines.extend(format_error(report.error, "    ", max_frames))
     if not lines and outcome.error is not None:
-        lines.extend(format_error(outcome.error, "  "))
+        lines.extend(format_error(outcome.error, "  ", max_frames))
     return lines
 
 
@@ -250,9 +293,9 @@ def format_run_summary(
     *,
     run_id: str,
     data_location: str,
-    log_location: str,
 ) -> str:
-    """The whole summary: outcome, steps, materializations, checks, failures, where things are."""
+    """The whole summary: outcome, steps, materializations, checks, failures, where things are
+    (values, and the commands that show the stored run and its step logs)."""
     outcome = run_outcome(entries, run_id)
     reports = step_reports(entries)
     lines = [
@@ -274,9 +317,10 @@ def format_run_summary(
     lines.extend(
         [
             "",
-            f"Run id: {run_id}",
-            f"Data:   {data_location}",
-            f"Logs:   {log_location}",
+            f"Run id:  {run_id}",
+            f"Data:    {data_location}",
+            f"Details: kubedag runs show {run_id}",
+            f"Logs:    kubedag logs {run_id}",
         ]
     )
     return "\n".join(lines) + "\n"
