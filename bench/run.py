@@ -5,13 +5,19 @@ profit from what an earlier one loaded or warmed. Each workload is `bench/worklo
 an interpreter: this one for kubedag, and with `--reference PYTHON` a second one (a venv where
 Dagster is installed) for the same workloads on the reference system.
 
-    python bench/run.py [--reference PYTHON] [--repeat N]
+PostgreSQL workloads (`*_postgres`) get a throw-away server that this script starts the first
+time one needs it and stops at the end (`bench/postgres_server.py`), or the server named by
+`KUBEDAG_BENCH_PG_URL`; each workload process gets a new, empty database. Without PostgreSQL
+they are reported as skipped.
+
+    python bench/run.py [--reference PYTHON] [--repeat N] [--only NAME[,NAME]]
 
 A missed target is reported, not fatal (exit 0, with MISSED printed); a crashing workload is
-(exit 1, with its stderr shown).
+(exit 1, with its stderr shown), and so is a PostgreSQL server that exists but does not start.
 """
 
 import argparse
+import fnmatch
 import json
 import os
 import statistics
@@ -21,6 +27,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from postgres_server import BenchPostgres, PostgresError, PostgresUnavailable
+
 WORKLOADS_SCRIPT = Path(__file__).resolve().with_name("workloads.py")
 TIMEOUT_S = 900
 STDERR_TAIL_LINES = 40
@@ -28,23 +36,73 @@ STDERR_TAIL_LINES = 40
 
 @dataclass(frozen=True)
 class Metric:
-    """One headline figure of a workload; lower is better, `target` is kubedag's ceiling."""
+    """One headline figure of a workload; lower is better, `target` is kubedag's ceiling (None:
+    reported, no target yet). `published` is the reference's figure in shared/PERFORMANCE.md."""
 
     workload: str
     key: str
     label: str
     unit: str
-    target: float
+    target: float | None
     default_runs: int
+    published: float | None = None
+    kubedag_only: bool = False
 
+    @property
+    def needs_postgres(self) -> bool:
+        return self.workload.endswith("_postgres")
+
+
+@dataclass(frozen=True)
+class Skip:
+    """A figure that was not measured; `reason` is e.g. "no PostgreSQL" or "not installed: ..."."""
+
+    reason: str
+
+    @property
+    def short(self) -> str:
+        return self.reason.split(":")[0].split("(")[0].strip()
+
+
+# A workload's figure: a number, a Skip, or None when it crashed.
+Figure = float | Skip | None
 
 METRICS = (
-    Metric("import", "import_ms", "import + core API", "ms", 100.0, 5),
-    Metric("chain", "ms_per_step", "100-asset chain", "ms/step", 0.5, 1),
-    Metric("fanout", "ms_per_step", "1->200->1 fan-out", "ms/step", 0.5, 1),
-    Metric("one_op", "ms_per_run", "1-op job, fresh instance", "ms/run", 3.0, 1),
-    Metric("memory", "peak_mib", "peak RSS, chain run", "MiB", 60.0, 1),
+    Metric("import", "import_ms", "import + core API", "ms", 100.0, 5, 590.0),
+    Metric("chain", "ms_per_step", "100-asset chain", "ms/step", 0.5, 1, 13.6),
+    Metric("fanout", "ms_per_step", "1->200->1 fan-out", "ms/step", 0.5, 1, 16.1),
+    Metric("one_op", "ms_per_run", "1-op job, fresh instance", "ms/run", 3.0, 1, 59.0),
+    Metric("memory", "peak_mib", "peak RSS, chain run", "MiB", 60.0, 1, 112.0),
+    Metric("chain_sqlite", "ms_per_step", "chain, SQLite", "ms/step", 3.0, 1, 57.0),
+    Metric("chain_postgres", "ms_per_step", "chain, PostgreSQL", "ms/step", 3.0, 1, 72.0),
+    Metric("logs_sqlite", "us_per_line", "log lines, SQLite", "us/line", 50.0, 1, 2600.0),
+    Metric("logs_postgres", "us_per_line", "log lines, PostgreSQL", "us/line", 50.0, 1, 3400.0),
+    Metric(
+        "latest_sqlite", "ms_per_read", "latest materialization, SQLite", "ms/read", 0.5, 1, 9.1
+    ),
+    Metric("latest_postgres", "ms_per_read", "latest materialization, PG", "ms/read", 0.5, 1, 16.8),
+    Metric(
+        "latest_batch_sqlite",
+        "batch_ms",
+        "latest, 10k-key batch, SQLite",
+        "ms/call",
+        100.0,
+        1,
+        kubedag_only=True,
+    ),
+    Metric(
+        "latest_batch_postgres",
+        "batch_ms",
+        "latest, 10k-key batch, PG",
+        "ms/call",
+        100.0,
+        1,
+        kubedag_only=True,
+    ),
+    Metric("eventlog_sqlite", "us_per_event", "run event log, SQLite", "us/event", None, 1, 48.0),
+    Metric("eventlog_postgres", "us_per_event", "run event log, PG", "us/event", None, 1),
 )
+WORKLOAD_NAMES = tuple(m.workload for m in METRICS)
 
 
 class WorkloadCrash(Exception):
@@ -68,10 +126,35 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="N",
         help="fresh processes per workload, median reported (default: 5 for import, else 1)",
     )
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="NAME[,NAME]",
+        help="run only these workloads (shell patterns allowed, e.g. '*_postgres'); one of: "
+        + ", ".join(WORKLOAD_NAMES),
+    )
     args = parser.parse_args(argv)
     if args.repeat is not None and args.repeat < 1:
         parser.error("--repeat must be at least 1")
+    try:
+        args.metrics = select_metrics(args.only)
+    except ValueError as error:
+        parser.error(str(error))
     return args
+
+
+def select_metrics(only: list[str] | None) -> tuple[Metric, ...]:
+    """The metrics whose workload matches one of the comma-separated names or patterns."""
+    if not only:
+        return METRICS
+    patterns = [p.strip() for item in only for p in item.split(",") if p.strip()]
+    unknown = [p for p in patterns if not fnmatch.filter(WORKLOAD_NAMES, p)]
+    if unknown:
+        raise ValueError(
+            f"--only: no workload named {', '.join(unknown)}; "
+            f"choose from {', '.join(WORKLOAD_NAMES)}"
+        )
+    return tuple(m for m in METRICS if any(fnmatch.fnmatchcase(m.workload, p) for p in patterns))
 
 
 def last_json_line(stdout: str) -> dict | None:
@@ -82,9 +165,13 @@ def last_json_line(stdout: str) -> dict | None:
     return None
 
 
-def run_once(python: str, system: str, workload: str, env: dict[str, str]) -> dict:
+def run_once(
+    python: str, system: str, workload: str, env: dict[str, str], postgres_url: str | None = None
+) -> dict:
     """Run one workload in a fresh process and return its JSON record."""
     command = [python, str(WORKLOADS_SCRIPT), "--system", system, "--workload", workload]
+    if postgres_url:
+        command += ["--postgres-url", postgres_url]
     with tempfile.TemporaryFile(mode="w+") as stderr:
         try:
             done = subprocess.run(
@@ -109,11 +196,38 @@ def run_once(python: str, system: str, workload: str, env: dict[str, str]) -> di
     return record
 
 
-def measure(python: str, system: str, metric: Metric, runs: int, env: dict[str, str]) -> float:
-    """Median of the metric's headline figure over `runs` fresh processes."""
-    return statistics.median(
-        float(run_once(python, system, metric.workload, env)[metric.key]) for _ in range(runs)
-    )
+def run_workload(
+    python: str, system: str, metric: Metric, env: dict[str, str], postgres: BenchPostgres
+) -> dict:
+    """One fresh process; a PostgreSQL workload gets a new database, dropped afterwards."""
+    if not metric.needs_postgres:
+        return run_once(python, system, metric.workload, env)
+    try:
+        with postgres.database(f"{metric.workload}_{system}") as url:
+            return run_once(python, system, metric.workload, env, url)
+    except (PostgresUnavailable, PostgresError) as error:
+        raise WorkloadCrash(f"PostgreSQL: {error}", "") from error
+
+
+def measure(
+    python: str,
+    system: str,
+    metric: Metric,
+    runs: int,
+    env: dict[str, str],
+    postgres: BenchPostgres,
+) -> float | Skip:
+    """Median of the metric's headline figure over `runs` fresh processes, or why it was not
+    measured (the workload said it was skipped)."""
+    values = []
+    for _ in range(runs):
+        record = run_workload(python, system, metric, env, postgres)
+        if "skipped" in record:
+            return Skip(str(record["skipped"]))
+        if metric.key not in record:
+            raise WorkloadCrash(f"no {metric.key!r} in its JSON line", json.dumps(record))
+        values.append(float(record[metric.key]))
+    return statistics.median(values)
 
 
 def system_env(system: str, scratch: Path) -> dict[str, str]:
@@ -135,23 +249,53 @@ def report_crash(system: str, metric: Metric, crash: WorkloadCrash) -> None:
     print("---", flush=True)
 
 
+def postgres_ready(postgres: BenchPostgres) -> Skip | None:
+    """Start the server if need be (saying so once); a Skip if there is none to be had."""
+    announce = not postgres.started
+    try:
+        postgres.start()
+    except PostgresUnavailable as unavailable:
+        return Skip(f"no PostgreSQL ({unavailable})")
+    if announce:
+        print(f"  PostgreSQL: {postgres.description}", flush=True)
+    return None
+
+
 def measure_all(
-    python: str, system: str, runs: int | None, env: dict[str, str]
-) -> tuple[dict[str, float | None], bool]:
-    """Headline figure per workload (None if it crashed) and whether anything crashed."""
-    figures: dict[str, float | None] = {}
+    python: str,
+    system: str,
+    metrics: tuple[Metric, ...],
+    runs: int | None,
+    env: dict[str, str],
+    postgres: BenchPostgres,
+) -> tuple[dict[str, Figure], bool]:
+    """Headline figure per workload (None if it crashed, a Skip if not measured) and whether
+    anything crashed."""
+    figures: dict[str, Figure] = {}
     crashed = False
-    for metric in METRICS:
-        print(f"  {system:<8} {metric.workload:<8}", end=" ", flush=True)
+    for metric in metrics:
+        if system != "kubedag" and metric.kubedag_only:
+            figures[metric.workload] = Skip("n/a: kubedag only")
+            continue
+        if metric.needs_postgres:
+            unavailable = postgres_ready(postgres)
+            if unavailable is not None:
+                figures[metric.workload] = unavailable
+                print(f"  {system:<8} {metric.workload:<22} skipped: {unavailable.reason}")
+                continue
+        print(f"  {system:<8} {metric.workload:<22}", end=" ", flush=True)
         try:
-            figures[metric.workload] = measure(
-                python, system, metric, runs or metric.default_runs, env
-            )
-            print(f"{format_value(figures[metric.workload])} {metric.unit}", flush=True)
+            figure = measure(python, system, metric, runs or metric.default_runs, env, postgres)
         except WorkloadCrash as crash:
             figures[metric.workload] = None
             crashed = True
             report_crash(system, metric, crash)
+            continue
+        figures[metric.workload] = figure
+        if isinstance(figure, Skip):
+            print(f"skipped: {figure.reason}", flush=True)
+        else:
+            print(f"{format_value(figure)} {metric.unit}", flush=True)
     return figures, crashed
 
 
@@ -173,85 +317,128 @@ def import_problem(python: str, module: str) -> str | None:
     return None
 
 
-def format_value(value: float | None) -> str:
+def format_value(value: Figure, skip_reason: bool = True) -> str:
+    """A figure for the table; a skip shows its short reason, or "-" where there is no room."""
     if value is None:
         return "CRASH"
+    if isinstance(value, Skip):
+        return value.short if skip_reason else "-"
     return f"{value:.0f}" if value >= 100 else f"{value:.3g}"
 
 
-def status(metric: Metric, value: float | None) -> str:
+def format_target(metric: Metric) -> str:
+    return "-" if metric.target is None else "<= " + format_value(metric.target)
+
+
+def status(metric: Metric, value: Figure) -> str:
     if value is None:
         return "CRASH"
+    if isinstance(value, Skip):
+        return "skipped: " + value.short
+    if metric.target is None:
+        return "no target"
     return "ok" if value <= metric.target else "MISSED"
 
 
-def ratio(reference: float | None, ours: float | None) -> str:
-    if reference is None or not ours:
+def ratio(reference: Figure, ours: Figure) -> str:
+    if not isinstance(reference, float) or not isinstance(ours, float) or not ours:
         return "-"
     return f"{reference / ours:.1f}x"
 
 
-def print_table(ours: dict[str, float | None], reference: dict[str, float | None] | None) -> None:
-    header = f"{'workload':<26}{'kubedag':>10}  {'unit':<8}{'target':>8}  {'status':<8}"
+def print_table(
+    metrics: tuple[Metric, ...],
+    ours: dict[str, Figure],
+    reference: dict[str, Figure] | None,
+) -> None:
+    """One row per metric; the status goes last because a skip reason can be long."""
+    header = f"{'workload':<32}{'kubedag':>9}  {'unit':<9}{'target':>8}{'published':>11}"
     if reference is not None:
-        header += f"{'dagster':>10}{'ratio':>8}"
-    header = header.rstrip()
+        header += f"{'dagster':>15}{'ratio':>8}"
+    header += "  status"
     print(f"\n{header}\n{'-' * len(header)}")
-    for metric in METRICS:
+    for metric in metrics:
         value = ours[metric.workload]
+        published = "-" if metric.published is None else format_value(metric.published)
         row = (
-            f"{metric.label:<26}{format_value(value):>10}  {metric.unit:<8}"
-            f"{'<= ' + format_value(metric.target):>8}  {status(metric, value):<8}"
+            f"{metric.label:<32}{format_value(value, skip_reason=False):>9}  {metric.unit:<9}"
+            f"{format_target(metric):>8}{published:>11}"
         )
         if reference is not None:
             theirs = reference[metric.workload]
-            row += f"{format_value(theirs):>10}{ratio(theirs, value):>8}"
-        print(row.rstrip())
+            row += f"{format_value(theirs):>15}{ratio(theirs, value):>8}"
+        print(f"{row}  {status(metric, value)}")
+    print("\npublished: the reference's figure in shared/PERFORMANCE.md (Dagster 1.13.27)")
+    if reference is not None:
+        print("ratio: dagster / kubedag as measured now (higher is better for kubedag)")
 
 
-def print_verdict(ours: dict[str, float | None]) -> None:
+def print_verdict(metrics: tuple[Metric, ...], ours: dict[str, Figure]) -> None:
+    judged = [m for m in metrics if m.target is not None]
     missed = [
         f"{m.workload} {format_value(ours[m.workload])} {m.unit} > {format_value(m.target)}"
-        for m in METRICS
+        for m in judged
         if status(m, ours[m.workload]) == "MISSED"
     ]
+    skipped = [m.workload for m in metrics if isinstance(ours[m.workload], Skip)]
     if missed:
-        print(f"\nMISSED {len(missed)} of {len(METRICS)} targets: " + "; ".join(missed))
-    elif all(value is not None for value in ours.values()):
-        print(f"\nall {len(METRICS)} targets met")
+        print(f"\nMISSED {len(missed)} of {len(judged)} targets: " + "; ".join(missed))
+    elif all(ours[m.workload] is not None for m in judged):
+        measured = [m for m in judged if isinstance(ours[m.workload], float)]
+        if measured:
+            print(f"\nall {len(measured)} measured targets met")
+    if skipped:
+        print(f"skipped: {', '.join(skipped)}")
 
 
-def measure_kubedag(runs: int | None, scratch: Path) -> tuple[dict[str, float | None], bool]:
+def measure_kubedag(
+    metrics: tuple[Metric, ...], runs: int | None, scratch: Path, postgres: BenchPostgres
+) -> tuple[dict[str, Figure], bool]:
     """kubedag's figures; if it cannot even be imported, say so once instead of per workload."""
     print(f"measuring kubedag with {sys.executable}", flush=True)
     problem = import_problem(sys.executable, "kubedag")
     if problem:
         print(f"CRASH kubedag cannot be imported by {sys.executable}: {problem}")
-        return dict.fromkeys((m.workload for m in METRICS), None), True
-    return measure_all(sys.executable, "kubedag", runs, system_env("kubedag", scratch))
+        return dict.fromkeys((m.workload for m in metrics), None), True
+    env = system_env("kubedag", scratch)
+    return measure_all(sys.executable, "kubedag", metrics, runs, env, postgres)
 
 
 def measure_reference(
-    python: str, runs: int | None, scratch: Path
-) -> tuple[dict[str, float | None] | None, bool]:
+    python: str,
+    metrics: tuple[Metric, ...],
+    runs: int | None,
+    scratch: Path,
+    postgres: BenchPostgres,
+) -> tuple[dict[str, Figure] | None, bool]:
     """Dagster's figures under `python`, or None (after one line) if it has no dagster."""
     problem = import_problem(python, "dagster")
     if problem:
         print(f"reference skipped: {python} cannot import dagster ({problem})")
         return None, False
     print(f"measuring dagster with {python}", flush=True)
-    return measure_all(python, "dagster", runs, system_env("dagster", scratch))
+    env = system_env("dagster", scratch)
+    return measure_all(python, "dagster", metrics, runs, env, postgres)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     reference, ref_crashed = None, False
-    with tempfile.TemporaryDirectory(prefix="kubedag-bench-") as scratch:
-        ours, crashed = measure_kubedag(args.repeat, Path(scratch))
+    with (
+        tempfile.TemporaryDirectory(prefix="kubedag-bench-") as scratch,
+        BenchPostgres() as postgres,  # stopped (if started) however the run ends
+    ):
+        ours, crashed = measure_kubedag(args.metrics, args.repeat, Path(scratch), postgres)
         if args.reference:
-            reference, ref_crashed = measure_reference(args.reference, args.repeat, Path(scratch))
-    print_table(ours, reference)
-    print_verdict(ours)
+            reference, ref_crashed = measure_reference(
+                args.reference, args.metrics, args.repeat, Path(scratch), postgres
+            )
+    if postgres.failure is not None:
+        print(f"\nPostgreSQL is not usable; its workloads were skipped:\n{postgres.failure}")
+    print_table(args.metrics, ours, reference)
+    print_verdict(args.metrics, ours)
+    if postgres.failure is not None:
+        return 1
     if crashed or ref_crashed:
         print("\nat least one workload crashed (see above)")
         return 1

@@ -4,25 +4,38 @@ Why a separate script: import time and peak memory only mean something in a proc
 loaded nothing else, and the same file must run unchanged under two interpreters (the project's
 venv for kubedag, a second venv for Dagster). The system is chosen by name and loaded with
 importlib, so every workload uses only the public API the two share (`dg.asset`,
-`dg.materialize`, `dg.op`, `dg.job`); the one difference is the class of the ephemeral
-instance.
+`dg.materialize`, `dg.op`, `dg.job`, `context.log.info`, and on an instance
+`get_latest_materialization_event`, `all_logs`); the one difference is how an instance is made.
 
-    python bench/workloads.py --system kubedag|dagster --workload NAME
+Storage workloads are named `<what>_sqlite` or `<what>_postgres`. They run on a persistent
+instance in a temporary directory of their own: kubedag's `Instance.from_config(document,
+home=DIR)`, Dagster's `DagsterInstance.from_config(DIR)` (no dagster.yaml: SQLite; PostgreSQL
+through a dagster.yaml and the dagster-postgres package). PostgreSQL workloads need an empty
+database, `--postgres-url postgresql://...` (bench/run.py starts a server and creates one).
 
-prints exactly one JSON line on stdout. Anything the system itself writes to stdout is sent to
-stderr, so the caller can parse the last line of stdout that starts with '{'.
+    python bench/workloads.py --system kubedag|dagster --workload NAME [--postgres-url URL]
+
+prints exactly one JSON line on stdout, `{"skipped": "why"}` when this system cannot run the
+workload here (e.g. dagster-postgres is not installed). Anything the system itself writes to
+stdout is sent to stderr, so the caller can parse the last line of stdout that starts with '{'.
 """
 
 import argparse
+import contextlib
 import importlib
+import importlib.util
 import json
 import os
 import platform
 import resource
+import shutil
 import statistics
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
 from typing import Any, TextIO
 
@@ -33,8 +46,26 @@ FANOUT_WIDTH = 200
 REPETITIONS = 3
 ONE_OP_WARMUP = 3
 ONE_OP_RUNS = 50
+BACKENDS = ("sqlite", "postgres")
+# 10,000 lines take the reference about 30 s per run; 1,000 show the same per-line cost.
+LOG_LINES = {"kubedag": 10_000, "dagster": 1_000}
+BATCH_ASSETS = 10_000
+STORE_BATCH = 1_000
+EVENTLOG_READS = 5
 
 Figures = dict[str, Any]
+
+
+class Skipped(Exception):
+    """This system cannot run the workload here; the message says why."""
+
+
+@dataclass(frozen=True)
+class Storage:
+    """Where a storage workload keeps its instance: `backend` is "sqlite" or "postgres"."""
+
+    backend: str
+    postgres_url: str | None = None
 
 
 def claim_stdout() -> TextIO:
@@ -81,28 +112,38 @@ def build_fanout(dg: ModuleType, width: int) -> list[Any]:
     return [root, *middle, make_asset(dg, "sink", middle)]
 
 
-def time_materialize(dg: ModuleType, system: str, assets: list[Any]) -> float:
-    """Wall time in seconds of one in-process materialization on a fresh ephemeral instance."""
-    instance = ephemeral_instance(dg, system)
+def timed_materialize(dg: ModuleType, assets: list[Any], instance: Any) -> tuple[float, Any]:
+    """(wall seconds, result) of one in-process materialization on `instance`."""
     start = time.perf_counter()
     result = dg.materialize(assets, instance=instance)
     elapsed = time.perf_counter() - start
     if not result.success:
         raise RuntimeError("materialize reported failure")
+    return elapsed, result
+
+
+def time_materialize(dg: ModuleType, system: str, assets: list[Any]) -> float:
+    """Wall time in seconds of one in-process materialization on a fresh ephemeral instance."""
+    instance = ephemeral_instance(dg, system)
+    elapsed, _ = timed_materialize(dg, assets, instance)
     dispose(instance)
     return elapsed
+
+
+def step_figures(samples: list[float], steps: int) -> Figures:
+    per_step_ms = [s * 1000 / steps for s in samples]
+    return {
+        "ms_per_step": statistics.median(per_step_ms),
+        "samples_ms_per_step": per_step_ms,
+        "steps": steps,
+    }
 
 
 def per_step(dg: ModuleType, system: str, assets: list[Any]) -> Figures:
     """Median ms per step over REPETITIONS materializations, after a 2-asset warm-up."""
     time_materialize(dg, system, build_chain(dg, 2, "warm"))
     samples = [time_materialize(dg, system, assets) for _ in range(REPETITIONS)]
-    per_step_ms = [s * 1000 / len(assets) for s in samples]
-    return {
-        "ms_per_step": statistics.median(per_step_ms),
-        "samples_ms_per_step": per_step_ms,
-        "steps": len(assets),
-    }
+    return step_figures(samples, len(assets))
 
 
 def workload_chain(dg: ModuleType, system: str) -> Figures:
@@ -159,6 +200,191 @@ def workload_memory(dg: ModuleType, system: str) -> Figures:
     return {"peak_mib": peak_rss_mib()}
 
 
+# -- storage workloads: a persistent instance in SQLite or PostgreSQL ---------------------------
+
+
+def open_instance(dg: ModuleType, system: str, storage: Storage, home: str) -> Any:
+    """A persistent instance in `home` (and in the given PostgreSQL database, if that one)."""
+    url = storage.postgres_url
+    if storage.backend == "postgres" and not url:
+        raise SystemExit("a PostgreSQL workload needs --postgres-url (bench/run.py passes one)")
+    if system == "kubedag":
+        document = {"storage": {"postgres": {"postgres_url": url}}} if url else {}
+        return dg.Instance.from_config(document, home=home)
+    # Dagster: a directory without dagster.yaml is SQLite; PostgreSQL is a separate package.
+    if url:
+        if importlib.util.find_spec("dagster_postgres") is None:
+            raise Skipped("not installed: dagster-postgres")
+        # dagster-postgres depends on psycopg2; SQLAlchemy 2.1 would pick psycopg 3 for a bare
+        # postgresql:// URL, which that package does not install.
+        driver_url = url.replace("postgresql://", "postgresql+psycopg2://", 1)
+        config = {"storage": {"postgres": {"postgres_url": driver_url}}}
+        Path(home, "dagster.yaml").write_text(json.dumps(config))  # JSON is YAML
+    return dg.DagsterInstance.from_config(home)
+
+
+@contextlib.contextmanager
+def persistent_instance(dg: ModuleType, system: str, storage: Storage) -> Iterator[Any]:
+    """A fresh persistent instance in a temporary home, disposed and deleted afterwards."""
+    home = tempfile.mkdtemp(prefix=f"bench-{system}-{storage.backend}-")
+    instance = None
+    try:
+        instance = open_instance(dg, system, storage, home)
+        yield instance
+    finally:
+        if instance is not None:
+            dispose(instance)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def storage_chain(dg: ModuleType, system: str, storage: Storage) -> Figures:
+    """ms per step of the 100-asset chain, median of REPETITIONS runs on one instance, after a
+    2-asset warm-up run on it."""
+    assets = build_chain(dg, CHAIN_LENGTH, "a")
+    with persistent_instance(dg, system, storage) as instance:
+        timed_materialize(dg, build_chain(dg, 2, "warm"), instance)
+        samples = [timed_materialize(dg, assets, instance)[0] for _ in range(REPETITIONS)]
+    return step_figures(samples, len(assets))
+
+
+def build_noisy_asset(dg: ModuleType, lines: int) -> Any:
+    """One asset that writes `lines` lines through `context.log.info`."""
+
+    def noisy(context: dg.AssetExecutionContext) -> None:
+        for i in range(lines):
+            context.log.info(f"line {i}")
+
+    return dg.asset(name="noisy")(noisy)
+
+
+def storage_logs(dg: ModuleType, system: str, storage: Storage, lines: int) -> Figures:
+    """µs per log line: a whole materialization of the noisy asset divided by its lines, median
+    of REPETITIONS runs after a 2-asset warm-up run."""
+    noisy = build_noisy_asset(dg, lines)
+    with persistent_instance(dg, system, storage) as instance:
+        timed_materialize(dg, build_chain(dg, 2, "warm"), instance)
+        samples = [timed_materialize(dg, [noisy], instance)[0] for _ in range(REPETITIONS)]
+    per_line_us = [s * 1e6 / lines for s in samples]
+    figures: Figures = {
+        "us_per_line": statistics.median(per_line_us),
+        "samples_us_per_line": per_line_us,
+        "lines": lines,
+    }
+    if lines != LOG_LINES["kubedag"]:
+        figures["note"] = f"{lines} lines per run, not {LOG_LINES['kubedag']}"
+    return figures
+
+
+def storage_latest(dg: ModuleType, system: str, storage: Storage) -> Figures:
+    """ms per `get_latest_materialization_event(key)`, over the 100 keys of one chain run;
+    median of REPETITIONS passes."""
+    assets = build_chain(dg, CHAIN_LENGTH, "a")
+    keys = [dg.AssetKey(f"a{i}") for i in range(CHAIN_LENGTH)]
+    passes = []
+    with persistent_instance(dg, system, storage) as instance:
+        timed_materialize(dg, assets, instance)
+        for _ in range(REPETITIONS):
+            start = time.perf_counter()
+            events = [instance.get_latest_materialization_event(key) for key in keys]
+            passes.append(time.perf_counter() - start)
+            if any(event is None for event in events):
+                raise RuntimeError("a materialized asset has no latest materialization")
+    per_read_ms = [p * 1000 / len(keys) for p in passes]
+    return {
+        "ms_per_read": statistics.median(per_read_ms),
+        "samples_ms_per_read": per_read_ms,
+        "keys": len(keys),
+    }
+
+
+def store_materializations(dg: ModuleType, instance: Any, names: list[str]) -> None:
+    """What one run materializing `names` leaves in the event log (STEP_START, the
+    materialization, STEP_SUCCESS per asset), stored directly with `store_event_entries`:
+    executing 10,000 steps would take longer than the read being measured."""
+    job = "__ASSET_JOB"
+    run_id = instance.create_run(job_name=job).run_id
+    now = time.time()
+
+    def entry(name: str, kind: Any, message: str, data: Any = None) -> Any:
+        event = dg.Event(kind, job, message, step_key=name, event_specific_data=data)
+        return dg.EventLogEntry(run_id, now, 10, message, job, name, event)
+
+    for start in range(0, len(names), STORE_BATCH):
+        entries = []
+        for name in names[start : start + STORE_BATCH]:
+            materialization = dg.AssetMaterialization(asset_key=dg.AssetKey(name))
+            entries += [
+                entry(name, dg.EventType.STEP_START, f'Started execution of step "{name}".'),
+                entry(
+                    name,
+                    dg.EventType.ASSET_MATERIALIZATION,
+                    f"Materialized value {name}.",
+                    materialization,
+                ),
+                entry(name, dg.EventType.STEP_SUCCESS, f'Finished execution of step "{name}".'),
+            ]
+        instance.store_event_entries(entries)
+
+
+def storage_latest_batch(dg: ModuleType, system: str, storage: Storage) -> Figures:
+    """ms for one `get_latest_materialization_events(keys)` over 10,000 materialized assets;
+    median of REPETITIONS calls."""
+    if system != "kubedag":
+        raise Skipped("kubedag only: 10,000 steps would take the reference about 10 minutes")
+    names = [f"b{i}" for i in range(BATCH_ASSETS)]
+    keys = [dg.AssetKey(name) for name in names]
+    samples = []
+    with persistent_instance(dg, system, storage) as instance:
+        start = time.perf_counter()
+        store_materializations(dg, instance, names)
+        setup_s = time.perf_counter() - start
+        for _ in range(REPETITIONS):
+            start = time.perf_counter()
+            found = instance.get_latest_materialization_events(keys)
+            samples.append(time.perf_counter() - start)
+            if sum(event is not None for event in found.values()) != len(keys):
+                raise RuntimeError("the batch read missed materialized assets")
+    return {
+        "batch_ms": statistics.median(samples) * 1000,
+        "samples_batch_ms": [s * 1000 for s in samples],
+        "keys": len(keys),
+        "store_events_s": setup_s,
+    }
+
+
+def storage_eventlog(dg: ModuleType, system: str, storage: Storage) -> Figures:
+    """µs per event of `all_logs(run_id)` for the 100-asset chain run; median of
+    EVENTLOG_READS reads."""
+    assets = build_chain(dg, CHAIN_LENGTH, "a")
+    samples = []
+    with persistent_instance(dg, system, storage) as instance:
+        timed_materialize(dg, build_chain(dg, 2, "warm"), instance)
+        _, result = timed_materialize(dg, assets, instance)
+        for _ in range(EVENTLOG_READS):
+            start = time.perf_counter()
+            events = instance.all_logs(result.run_id)
+            samples.append(time.perf_counter() - start)
+    per_event_us = [s * 1e6 / len(events) for s in samples]
+    return {
+        "us_per_event": statistics.median(per_event_us),
+        "samples_us_per_event": per_event_us,
+        "events": len(events),
+    }
+
+
+StorageWorkload = Callable[[ModuleType, str, Storage, "argparse.Namespace"], Figures]
+
+STORAGE_WORKLOADS: dict[str, StorageWorkload] = {
+    "chain": lambda dg, system, storage, _: storage_chain(dg, system, storage),
+    "logs": lambda dg, system, storage, args: storage_logs(
+        dg, system, storage, args.log_lines or LOG_LINES[system]
+    ),
+    "latest": lambda dg, system, storage, _: storage_latest(dg, system, storage),
+    "latest_batch": lambda dg, system, storage, _: storage_latest_batch(dg, system, storage),
+    "eventlog": lambda dg, system, storage, _: storage_eventlog(dg, system, storage),
+}
+
+
 def peak_rss_mib() -> float:
     """Peak resident set size of this process; ru_maxrss is KiB on Linux, bytes on macOS."""
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -196,25 +422,48 @@ WORKLOADS: dict[str, Callable[[ModuleType, str], Figures]] = {
 }
 
 
-def run(system: str, workload: str) -> Figures:
+STORAGE_WORKLOAD_NAMES = tuple(f"{w}_{b}" for w in STORAGE_WORKLOADS for b in BACKENDS)
+
+
+def run(system: str, workload: str, args: argparse.Namespace) -> Figures:
     """Import the system, then run the workload; `import` is the import itself."""
     dg, import_figures = measure_import(system)
     if workload == "import":
         return import_figures
-    return WORKLOADS[workload](dg, system)
+    if workload in WORKLOADS:
+        return WORKLOADS[workload](dg, system)
+    what, backend = workload.rsplit("_", 1)
+    storage = Storage(backend, args.postgres_url if backend == "postgres" else None)
+    return {"backend": backend, **STORAGE_WORKLOADS[what](dg, system, storage, args)}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--system", choices=SYSTEMS, required=True)
-    parser.add_argument("--workload", choices=["import", *WORKLOADS], required=True)
+    parser.add_argument(
+        "--workload", choices=["import", *WORKLOADS, *STORAGE_WORKLOAD_NAMES], required=True
+    )
+    parser.add_argument(
+        "--postgres-url",
+        metavar="URL",
+        help="an empty PostgreSQL database for *_postgres workloads (postgresql://...)",
+    )
+    parser.add_argument(
+        "--log-lines",
+        type=int,
+        metavar="N",
+        help=f"lines of the logs_* workloads (default {LOG_LINES})",
+    )
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     out = claim_stdout()
-    figures = run(args.system, args.workload)
+    try:
+        figures = run(args.system, args.workload, args)
+    except Skipped as skipped:
+        figures = {"skipped": str(skipped)}
     record = {
         "system": args.system,
         "workload": args.workload,

@@ -229,3 +229,28 @@ def test_materialize_progress_stays_out_of_the_step_logs(
     assert stdout == "the step's own words\n"
     assert "the step's own warning" in stderr
     assert "[1/1]" not in stderr and "Materializing" not in stderr
+
+
+def test_logs_are_read_back_from_object_storage(
+    cli: Cli, instance_home: Path, s3_server: object, s3_bucket: str
+) -> None:
+    instance_home.mkdir(parents=True)
+    (instance_home / "kubedag.yaml").write_text(
+        "compute_logs:\n"
+        "  s3:\n"
+        f"    bucket: {s3_bucket}\n"
+        f"    endpoint_url: {s3_server.endpoint_url}\n"  # type: ignore[attr-defined]
+        "    prefix: team/logs\n"
+    )
+    with Instance.get() as instance:
+        run_id = dg.materialize([talker, listener, mute], instance=instance).run_id
+    local_logs = instance_home / "compute_logs"
+    assert not local_logs.exists()  # nothing went to local files
+    done = cli("logs", run_id, "--step", "talker")
+    assert done.code == 0, done.stderr
+    assert done.stdout == "said on stdout\nfrom child\n"
+    keys = [
+        item["Key"]
+        for item in s3_server.client().list_objects_v2(Bucket=s3_bucket)["Contents"]  # type: ignore[attr-defined]
+    ]
+    assert f"team/logs/{run_id}/talker.out" in keys
