@@ -305,147 +305,122 @@ def execute_job(
         events.append(event)
         writer.write_event(event)
 
+    # The batched writer must store what is left whatever happens below.
     try:
-        return _execute_run(
-            job,
-            instance,
-            run,
-            plan,
-            config,
-            resource_defs,
-            needed,
-            writer,
-            events,
-            emit,
-            owns_instance,
-            raise_on_error,
-            input_values,
+        run = instance.update_run_status(run.run_id, RunStatus.STARTED)
+        emit(Event(EventType.RUN_START, job.name, f'Started execution of run for "{job.name}".'))
+        execution: RunExecution | None = None
+        failure_error: ErrorInfo | None = None
+        raised: BaseException | None = None
+        try:
+            with ExitStack() as stack:
+                try:
+                    resources = initialize_resources(
+                        resource_defs,
+                        needed,
+                        stack,
+                        configs=config.resource_config,
+                        instance=instance,
+                        run_id=run.run_id,
+                        log=None,
+                    )
+                except ResourceInitError as exc:
+                    failure_error = ErrorInfo.from_exception(exc)
+                    raised = exc
+                    emit(
+                        Event(
+                            EventType.RESOURCE_INIT_FAILURE,
+                            job.name,
+                            str(exc),
+                            None,
+                            RunFailureData(failure_error),
+                        )
+                    )
+                else:
+                    execution = RunExecution(
+                        job=job,
+                        run=run,
+                        instance=instance,
+                        config=config,
+                        resources=resources,
+                        writer=writer,
+                        input_values=input_values or {},
+                    )
+                    for event in InProcessExecutor().execute(execution, plan):
+                        emit(event)
+        except BaseException as exc:  # teardown failure, Ctrl-C: record it, then let it through
+            failure_error = ErrorInfo.from_exception(exc)
+            raised = exc
+            failed_steps = tuple(s.key for s, _ in execution.step_failures) if execution else ()
+            emit(
+                Event(
+                    EventType.RUN_FAILURE,
+                    job.name,
+                    f'Run of "{job.name}" was interrupted: {failure_error.message}',
+                    None,
+                    RunFailureData(failure_error, failed_steps),
+                )
+            )
+            instance.update_run_status(run.run_id, RunStatus.FAILURE)
+            if not isinstance(exc, Exception):
+                raise
+            if raise_on_error:
+                raise
+            return ExecuteInProcessResult(
+                job, instance.get_run_by_id(run.run_id), events, {}, instance, owns_instance
+            )
+
+        step_failures = execution.step_failures if execution is not None else []
+        success = failure_error is None and not step_failures
+        if success:
+            emit(
+                Event(
+                    EventType.RUN_SUCCESS, job.name, f'Finished execution of run for "{job.name}".'
+                )
+            )
+        else:
+            failed = tuple(step.key for step, _ in step_failures)
+            message = (
+                f'Execution of run for "{job.name}" failed. Steps failed: {", ".join(failed)}.'
+                if failed
+                else f'Execution of run for "{job.name}" failed: {failure_error.message if failure_error else ""}'
+            )
+            emit(
+                Event(
+                    EventType.RUN_FAILURE,
+                    job.name,
+                    message,
+                    None,
+                    RunFailureData(failure_error, failed),
+                )
+            )
+        final = instance.update_run_status(
+            run.run_id, RunStatus.SUCCESS if success else RunStatus.FAILURE
         )
+        result = ExecuteInProcessResult(
+            job,
+            final,
+            events,
+            execution.resources if execution else {},
+            instance,
+            owns_instance,
+            execution._output_contexts if execution else {},
+        )
+        if not success and raise_on_error:
+            if raised is not None:
+                raise raised
+            step, first = step_failures[0]
+            user_exc = first.user_exception
+            if isinstance(user_exc, KubedagError):
+                raise user_exc
+            raise StepExecutionError(
+                f'{first.error.message} (step "{step.key}")',
+                step_key=step.key,
+                user_exception=user_exc
+                if user_exc is not None
+                else RuntimeError(first.error.message),
+            ) from user_exc
+        return result
     finally:
         if batched is not None:
             batched.close()
-
-
-def _execute_run(
-    job: JobDefinition,
-    instance: Any,
-    run: Run,
-    plan: ExecutionPlan,
-    config: ResolvedRunConfig,
-    resource_defs: dict[str, Any],
-    needed: set[str],
-    writer: RunLogWriter,
-    events: list[Event],
-    emit: Callable[[Event], None],
-    owns_instance: bool,
-    raise_on_error: bool,
-    input_values: Mapping[str, Any] | None,
-) -> ExecuteInProcessResult:
-    run = instance.update_run_status(run.run_id, RunStatus.STARTED)
-    emit(Event(EventType.RUN_START, job.name, f'Started execution of run for "{job.name}".'))
-    execution: RunExecution | None = None
-    failure_error: ErrorInfo | None = None
-    raised: BaseException | None = None
-    try:
-        with ExitStack() as stack:
-            try:
-                resources = initialize_resources(
-                    resource_defs,
-                    needed,
-                    stack,
-                    configs=config.resource_config,
-                    instance=instance,
-                    run_id=run.run_id,
-                    log=None,
-                )
-            except ResourceInitError as exc:
-                failure_error = ErrorInfo.from_exception(exc)
-                raised = exc
-                emit(
-                    Event(
-                        EventType.RESOURCE_INIT_FAILURE,
-                        job.name,
-                        str(exc),
-                        None,
-                        RunFailureData(failure_error),
-                    )
-                )
-            else:
-                execution = RunExecution(
-                    job=job,
-                    run=run,
-                    instance=instance,
-                    config=config,
-                    resources=resources,
-                    writer=writer,
-                    input_values=input_values or {},
-                )
-                for event in InProcessExecutor().execute(execution, plan):
-                    emit(event)
-    except BaseException as exc:  # teardown failure, Ctrl-C: record it, then let it through
-        failure_error = ErrorInfo.from_exception(exc)
-        raised = exc
-        failed_steps = tuple(s.key for s, _ in execution.step_failures) if execution else ()
-        emit(
-            Event(
-                EventType.RUN_FAILURE,
-                job.name,
-                f'Run of "{job.name}" was interrupted: {failure_error.message}',
-                None,
-                RunFailureData(failure_error, failed_steps),
-            )
-        )
-        instance.update_run_status(run.run_id, RunStatus.FAILURE)
-        if not isinstance(exc, Exception):
-            raise
-        if raise_on_error:
-            raise
-        return ExecuteInProcessResult(
-            job, instance.get_run_by_id(run.run_id), events, {}, instance, owns_instance
-        )
-
-    step_failures = execution.step_failures if execution is not None else []
-    success = failure_error is None and not step_failures
-    if success:
-        emit(Event(EventType.RUN_SUCCESS, job.name, f'Finished execution of run for "{job.name}".'))
-    else:
-        failed = tuple(step.key for step, _ in step_failures)
-        message = (
-            f'Execution of run for "{job.name}" failed. Steps failed: {", ".join(failed)}.'
-            if failed
-            else f'Execution of run for "{job.name}" failed: {failure_error.message if failure_error else ""}'
-        )
-        emit(
-            Event(
-                EventType.RUN_FAILURE,
-                job.name,
-                message,
-                None,
-                RunFailureData(failure_error, failed),
-            )
-        )
-    final = instance.update_run_status(
-        run.run_id, RunStatus.SUCCESS if success else RunStatus.FAILURE
-    )
-    result = ExecuteInProcessResult(
-        job,
-        final,
-        events,
-        execution.resources if execution else {},
-        instance,
-        owns_instance,
-        execution._output_contexts if execution else {},
-    )
-    if not success and raise_on_error:
-        if raised is not None:
-            raise raised
-        step, first = step_failures[0]
-        user_exc = first.user_exception
-        if isinstance(user_exc, KubedagError):
-            raise user_exc
-        raise StepExecutionError(
-            f'{first.error.message} (step "{step.key}")',
-            step_key=step.key,
-            user_exception=user_exc if user_exc is not None else RuntimeError(first.error.message),
-        ) from user_exc
-    return result

@@ -49,7 +49,6 @@ class FieldSpec:
 
     types: tuple[type, ...]
     required: bool = False
-    description: str = ""
 
 
 _STR = (str,)
@@ -59,12 +58,12 @@ _BOOL = (bool,)
 _MAP = (dict,)
 
 _POOL_FIELDS = {
-    "pool_size": FieldSpec(_INT, description="connections kept open"),
-    "max_overflow": FieldSpec(_INT, description="extra connections under load"),
-    "pool_recycle": FieldSpec(_INT, description="seconds before a connection is replaced"),
-    "pool_timeout": FieldSpec(_NUMBER, description="seconds to wait for a free connection"),
-    "pool_pre_ping": FieldSpec(_BOOL, description="check a connection before each use"),
-    "retry_seconds": FieldSpec(_NUMBER, description="how long to retry an unreachable database"),
+    "pool_size": FieldSpec(_INT),  # connections kept open
+    "max_overflow": FieldSpec(_INT),  # extra connections under load
+    "pool_recycle": FieldSpec(_INT),  # seconds before a connection is replaced
+    "pool_timeout": FieldSpec(_NUMBER),  # seconds to wait for a free connection
+    "pool_pre_ping": FieldSpec(_BOOL),  # check a connection before each use
+    "retry_seconds": FieldSpec(_NUMBER),  # how long to retry an unreachable database
 }
 
 # Built-in short forms: part -> form name -> fields. The forms' meaning is in `components`.
@@ -72,7 +71,7 @@ BUILT_IN_FORMS: dict[str, dict[str, dict[str, FieldSpec]]] = {
     "storage": {
         "sqlite": {"base_dir": FieldSpec(_STR), "retry_seconds": _POOL_FIELDS["retry_seconds"]},
         "postgres": {
-            "postgres_url": FieldSpec(_STR, description="postgresql://user:pass@host:5432/db"),
+            "postgres_url": FieldSpec(_STR),  # postgresql://user:pass@host:5432/db
             "postgres_db": FieldSpec(_MAP),
             **_POOL_FIELDS,
         },

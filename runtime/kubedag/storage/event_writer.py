@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
 
 from kubedag.execution.events import EventLogEntry, EventType
 from kubedag.storage.base import EventLogStorage
@@ -69,7 +68,6 @@ class BufferedEventWriter:
         self._closed = False
         self._thread: threading.Thread | None = None
         self._background_error: BaseException | None = None
-        self.batches_written = 0
 
     def write(self, entry: EventLogEntry) -> None:
         self._raise_background_error()
@@ -83,10 +81,6 @@ class BufferedEventWriter:
         else:
             self._ensure_timer()
 
-    def write_many(self, entries: Sequence[EventLogEntry]) -> None:
-        for entry in entries:
-            self.write(entry)
-
     def flush(self) -> None:
         with self._store_lock:
             with self._lock:
@@ -94,7 +88,6 @@ class BufferedEventWriter:
                 self._oldest = None
             if batch:
                 self.storage.store_events(batch)
-                self.batches_written += 1
 
     def close(self) -> None:
         """Store what is left and stop the background thread."""

@@ -30,14 +30,6 @@ from kubedag.storage.records import (
     to_timestamp,
 )
 
-__all__ = [
-    "EventLogRecord",
-    "InMemoryEventLogStorage",
-    "InMemoryRunStorage",
-    "InMemoryScheduleStorage",
-    "RunRecord",
-]
-
 
 def run_matches(record: RunRecord, filters: RunsFilter) -> bool:
     run = record.run
@@ -304,9 +296,6 @@ class InMemoryEventLogStorage(EventLogStorage):
             keys = self._dynamic.get(partitions_def_name, [])
             if partition_key in keys:
                 keys.remove(partition_key)
-
-    def all_records(self) -> list[EventLogRecord]:
-        return list(self._records)
 
 
 class InMemoryScheduleStorage(ScheduleStorage):

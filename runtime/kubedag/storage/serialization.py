@@ -119,14 +119,12 @@ def _encode_default(value: Any) -> Any:
         return {_ENUM_TAG: f"{type(value).__name__}.{value.name}"}
     if isinstance(value, frozenset | set):
         return {_SET_TAG: sorted(value, key=repr)}
-    if isinstance(value, tuple):
-        return list(value)
     return {_REPR_TAG: repr(value)}
 
 
 def _decode_object(obj: dict[str, Any]) -> Any:
     """Called by `json.loads` for every JSON object, innermost first."""
-    if len(obj) > 1 or not obj:
+    if len(obj) != 1:
         name = obj.get(_CLASS_TAG)
         if name is None:
             return obj
@@ -144,8 +142,6 @@ def _decode_object(obj: dict[str, Any]) -> Any:
         return payload
     if tag == _SET_TAG:
         return frozenset(payload)
-    if tag == _CLASS_TAG:
-        return _rebuild(_BY_NAME[payload], {})
     return obj
 
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import Connection, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from kubedag.storage import serialization
@@ -172,10 +172,6 @@ class SqlScheduleStorage(ScheduleStorage):
         if statuses is not None:
             statement = statement.where(ticks.c.status.in_([s.value for s in statuses]))
         return int(self.database.write(lambda conn: conn.execute(statement).rowcount))
-
-    def count_ticks(self, selector_id: str) -> int:
-        query = select(func.count()).select_from(ticks).where(ticks.c.selector_id == selector_id)
-        return int(self.database.read(lambda conn: conn.execute(query).scalar_one()))
 
     def dispose(self) -> None:
         self.database.dispose()
