@@ -120,6 +120,9 @@ class InProcessExecutor(Executor):
     def execute(self, plan_context: Any, execution_plan: ExecutionPlan) -> Iterator[Event]:
         outcomes = StepOutcomes(execution_plan)
         for step in execution_plan.steps:
+            if plan_context.should_stop():
+                plan_context.not_started.append(step.key)
+                continue
             reason = outcomes.skip_reason(step)
             if reason is not None:
                 outcomes.record(step.key, EventType.STEP_SKIPPED)

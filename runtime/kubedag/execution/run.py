@@ -9,8 +9,9 @@ terminal status with the reason in its event log.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import ExitStack
+from dataclasses import dataclass
 from typing import Any
 
 from kubedag.config.run_config import ResolvedRunConfig, resolve_run_config
@@ -59,6 +60,7 @@ class RunExecution:
         resources: dict[str, Any],
         writer: RunLogWriter,
         input_values: Mapping[str, Any],
+        should_stop: Callable[[], bool] | None = None,
     ) -> None:
         self.job = job
         self.run = run
@@ -70,7 +72,16 @@ class RunExecution:
         self.partition_key = run.partition
         self.input_values = dict(input_values)
         self.step_failures: list[tuple[StepSpec, StepFailed]] = []
+        self._should_stop = should_stop
+        self.stopped = False  # a stop was asked for: executors start no further step
+        self.not_started: list[str] = []  # steps left out because of the stop
         self._output_contexts: dict[tuple[str, str], OutputContext] = {}
+
+    def should_stop(self) -> bool:
+        """Whether the run was asked to stop (canceled); asked by executors between steps."""
+        if not self.stopped and self._should_stop is not None and self._should_stop():
+            self.stopped = True
+        return self.stopped
 
     # -- used by step execution ---------------------------------------------------------------
     def context_for(self, step: StepSpec, attempt: int) -> StepExecutionContext:
@@ -236,6 +247,47 @@ def _storable_run_config(raw: Mapping[str, Any]) -> dict[str, Any]:
     return result
 
 
+@dataclass(frozen=True)
+class PreparedRun:
+    """A run that passed every check that needs no user code: what executing it takes."""
+
+    job: JobDefinition
+    config: ResolvedRunConfig
+    plan: ExecutionPlan
+    resource_defs: dict[str, Any]
+    needed_resources: set[str]
+    input_values: Mapping[str, Any]
+
+
+def prepare_run(
+    job: JobDefinition,
+    *,
+    run_config: Any = None,
+    instance: Any = None,
+    partition_key: str | None = None,
+    step_keys: Iterable[str] | None = None,
+    input_values: Mapping[str, Any] | None = None,
+    default_io_manager: str | None = None,
+) -> PreparedRun:
+    """Check run config, resources, environment variables, the partition and inputs.
+
+    Raises `InvalidConfigError` (and other `KubedagError`s) naming the field and the fix; runs
+    no user code and writes nothing, so it can run before a run record or a worker exists."""
+    config = resolve_run_config(job, run_config)
+    plan = ExecutionPlan.build(job.steps, step_keys)
+    resource_defs = dict(job.resource_defs)
+    if default_io_manager is None:
+        persistent = instance is not None and not instance.is_ephemeral
+        default_io_manager = "filesystem" if persistent else "memory"
+    resource_defs.setdefault(DEFAULT_IO_MANAGER_KEY, _default_io_manager(default_io_manager))
+    job.check_resources(resource_defs)
+    needed = _needed_resource_keys(job, plan)
+    check_env_vars(resource_defs, needed)
+    _validate_partition(job, partition_key)
+    _check_inputs_provided(plan, config, input_values or {})
+    return PreparedRun(job, config, plan, resource_defs, needed, dict(input_values or {}))
+
+
 def execute_job(
     job: JobDefinition,
     *,
@@ -250,25 +302,20 @@ def execute_job(
     default_io_manager: str | None = None,
     event_listener: Callable[[EventLogEntry], None] | None = None,
 ) -> ExecuteInProcessResult:
-    """Validate, then run `job` in this process with the in-process executor.
+    """Validate, then create a run of `job` and execute it in this process.
 
     `event_listener`, when given, sees every event-log entry right after it is stored (the CLI
     uses it to show progress while the run is going)."""
     # 1. Everything that can be checked without running user code.
-    config = resolve_run_config(job, run_config)
-    plan = ExecutionPlan.build(job.steps, op_selection)
-    resource_defs = dict(job.resource_defs)
-    if default_io_manager is None:
-        persistent = instance is not None and not instance.is_ephemeral
-        default_io_manager = "filesystem" if persistent else "memory"
-    resource_defs.setdefault(DEFAULT_IO_MANAGER_KEY, _default_io_manager(default_io_manager))
-    job.check_resources(resource_defs)
-    needed = _needed_resource_keys(job, plan)
-    check_env_vars(resource_defs, needed)
-    _validate_partition(job, partition_key)
-    _check_inputs_provided(plan, config, input_values or {})
-
-    # 2. The run exists from here on, and always ends in a terminal status.
+    prepared = prepare_run(
+        job,
+        run_config=run_config,
+        instance=instance,
+        partition_key=partition_key,
+        step_keys=op_selection,
+        input_values=input_values,
+        default_io_manager=default_io_manager,
+    )
     owns_instance = instance is None
     if instance is None:
         from kubedag.instance.instance import Instance
@@ -280,11 +327,96 @@ def execute_job(
     run = instance.create_run(
         job_name=job.name,
         run_id=run_id,
-        run_config=_storable_run_config(config.raw),
+        run_config=_storable_run_config(prepared.config.raw),
         tags=run_tags,
         asset_selection=job.selection.asset_keys if job.selection is not None else None,
-        step_keys_to_execute=tuple(plan.step_keys) if op_selection else None,
+        step_keys_to_execute=tuple(prepared.plan.step_keys) if op_selection else None,
         partition=partition_key,
+    )
+    return execute_prepared_run(
+        prepared,
+        run,
+        instance,
+        raise_on_error=raise_on_error,
+        owns_instance=owns_instance,
+        event_listener=event_listener,
+    )
+
+
+def execute_run(
+    job: JobDefinition,
+    run: Run,
+    instance: Any,
+    *,
+    raise_on_error: bool = False,
+    should_stop: Callable[[], bool] | None = None,
+    event_listener: Callable[[EventLogEntry], None] | None = None,
+) -> ExecuteInProcessResult:
+    """Execute a run record that already exists (what a run worker does with a launched run).
+
+    Its run config, partition and step selection come from the record. A run that fails its
+    checks (config changed since it was submitted, an environment variable missing in this
+    process) ends as FAILURE with the reason in its event log, like any other failure.
+    `should_stop` is asked between steps; once it returns True no further step starts and the
+    run ends CANCELED."""
+    try:
+        prepared = prepare_run(
+            job,
+            run_config=run.run_config,
+            instance=instance,
+            partition_key=run.partition,
+            step_keys=run.step_keys_to_execute,
+        )
+    except KubedagError as exc:
+        _fail_before_start(job, run, instance, exc)
+        if raise_on_error:
+            raise
+        return ExecuteInProcessResult(
+            job, instance.get_run_by_id(run.run_id) or run, [], {}, instance, False
+        )
+    return execute_prepared_run(
+        prepared,
+        run,
+        instance,
+        raise_on_error=raise_on_error,
+        owns_instance=False,
+        should_stop=should_stop,
+        event_listener=event_listener,
+    )
+
+
+def _fail_before_start(job: JobDefinition, run: Run, instance: Any, exc: BaseException) -> None:
+    error = ErrorInfo.from_exception(exc)
+    entry = EventLogEntry.for_event(
+        run.run_id,
+        Event(
+            EventType.RUN_FAILURE,
+            job.name,
+            f'Run of "{job.name}" could not start: {error.message}',
+            None,
+            RunFailureData(error),
+        ),
+    )
+    instance.store_event_entry(entry)
+    instance.update_run_status(run.run_id, RunStatus.FAILURE)
+
+
+def execute_prepared_run(
+    prepared: PreparedRun,
+    run: Run,
+    instance: Any,
+    *,
+    raise_on_error: bool,
+    owns_instance: bool,
+    should_stop: Callable[[], bool] | None = None,
+    event_listener: Callable[[EventLogEntry], None] | None = None,
+) -> ExecuteInProcessResult:
+    """Execute a checked run whose record exists; it always ends in a terminal status."""
+    job, config, plan = prepared.job, prepared.config, prepared.plan
+    resource_defs, needed, input_values = (
+        prepared.resource_defs,
+        prepared.needed_resources,
+        prepared.input_values,
     )
     batched = instance.event_writer()
     store: Callable[[EventLogEntry], None] = (
@@ -345,6 +477,7 @@ def execute_job(
                         resources=resources,
                         writer=writer,
                         input_values=input_values or {},
+                        should_stop=should_stop,
                     )
                     for event in InProcessExecutor().execute(execution, plan):
                         emit(event)
@@ -371,6 +504,25 @@ def execute_job(
             )
 
         step_failures = execution.step_failures if execution is not None else []
+        if execution is not None and execution.stopped and failure_error is None:
+            emit(
+                Event(
+                    EventType.RUN_CANCELED,
+                    job.name,
+                    f'Run of "{job.name}" was canceled before steps '
+                    f"{', '.join(execution.not_started) or '(none)'} started.",
+                )
+            )
+            final = instance.update_run_status(run.run_id, RunStatus.CANCELED)
+            return ExecuteInProcessResult(
+                job,
+                final,
+                events,
+                execution.resources,
+                instance,
+                owns_instance,
+                execution._output_contexts,
+            )
         success = failure_error is None and not step_failures
         if success:
             emit(

@@ -2,11 +2,14 @@
 
 A step that logs 10,000 lines must not commit 10,000 times (the reference did, at 2.6 ms a
 line). Entries are buffered and written together when:
-- a boundary event arrives (a step starts, succeeds, fails, is skipped or retried; the run
-  starts or ends) — so everything a step reported is durable before its success is;
-- `max_batch` entries are waiting;
-- `flush_interval` seconds have passed since the oldest waiting entry (a background thread),
-  so someone following the run sees log lines of a long step while it runs.
+- a boundary event arrives (a step succeeds, fails, is skipped or retried; the run starts or
+  ends): the caller waits for the commit, so everything a step reported is durable before its
+  success is;
+- a step starts, or `max_batch` entries are waiting: a background thread stores them at once,
+  while the step goes on (its code does not wait for the database; a step that logs faster
+  than the database stores waits once `BACKLOG_BATCHES` batches are pending);
+- `flush_interval` seconds have passed since the oldest waiting entry (the same thread), so
+  someone following the run sees log lines of a long step while it runs.
 
 If the process is killed, what was lost is at most the last `flush_interval` of log lines of the
 step that was running; every finished step's events are already stored.
@@ -30,7 +33,6 @@ BOUNDARY_EVENTS = frozenset(
         EventType.RUN_FAILURE,
         EventType.RUN_CANCELING,
         EventType.RUN_CANCELED,
-        EventType.STEP_START,
         EventType.STEP_SUCCESS,
         EventType.STEP_FAILURE,
         EventType.STEP_SKIPPED,
@@ -41,10 +43,27 @@ BOUNDARY_EVENTS = frozenset(
 )
 
 
+# Stored at once by the background thread, without the step waiting for the commit: whoever
+# follows the run sees the step start within milliseconds, and a step that crashes the process
+# still shows as started, but a short step does not pay a commit before its code runs.
+EAGER_EVENTS = frozenset({EventType.STEP_START})
+
+
+def is_eager(entry: EventLogEntry) -> bool:
+    event = entry.event
+    return event is not None and event.event_type in EAGER_EVENTS
+
+
 def is_boundary(entry: EventLogEntry) -> bool:
     """Whether writing `entry` must also make everything before it durable."""
     event = entry.event
     return event is not None and event.event_type in BOUNDARY_EVENTS
+
+
+# How many full batches may wait while the background thread stores one, before a writer blocks:
+# a step that logs faster than the database stores is slowed down rather than buffering
+# without bound.
+BACKLOG_BATCHES = 4
 
 
 class BufferedEventWriter:
@@ -65,6 +84,7 @@ class BufferedEventWriter:
         self._lock = threading.Lock()  # guards the buffer
         self._store_lock = threading.Lock()  # keeps batches in order
         self._wake = threading.Event()
+        self._eager = False  # an eager event waits: the background thread stores it now
         self._closed = False
         self._thread: threading.Thread | None = None
         self._background_error: BaseException | None = None
@@ -75,17 +95,26 @@ class BufferedEventWriter:
             self._buffer.append(entry)
             if self._oldest is None:
                 self._oldest = time.monotonic()
-            due = is_boundary(entry) or len(self._buffer) >= self.max_batch
+            waiting = len(self._buffer)
+            due = is_boundary(entry) or waiting >= self.max_batch * BACKLOG_BATCHES
+            eager = not due and (waiting >= self.max_batch or is_eager(entry))
+            if eager and self.flush_interval <= 0:  # no background thread: store it now
+                due, eager = True, False
+            wake = eager and not self._eager
+            self._eager = self._eager or eager
         if due:
             self.flush()
-        else:
-            self._ensure_timer()
+            return
+        self._ensure_timer()
+        if wake:
+            self._wake.set()
 
     def flush(self) -> None:
         with self._store_lock:
             with self._lock:
                 batch, self._buffer = self._buffer, []
                 self._oldest = None
+                self._eager = False
             if batch:
                 self.storage.store_events(batch)
 
@@ -121,11 +150,13 @@ class BufferedEventWriter:
             if oldest is not None:
                 wait = max(0.0, oldest + self.flush_interval - time.monotonic())
             self._wake.wait(wait)
+            self._wake.clear()
             if self._closed:
                 return
             with self._lock:
-                stale = self._oldest is not None and (
-                    time.monotonic() - self._oldest >= self.flush_interval
+                stale = self._eager or (
+                    self._oldest is not None
+                    and time.monotonic() - self._oldest >= self.flush_interval
                 )
             if stale:
                 try:

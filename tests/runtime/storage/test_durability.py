@@ -233,6 +233,19 @@ def test_a_killed_run_keeps_every_event_reported_before_the_kill(
     process = _run_script(tmp_path / "victim.py", body, {})
     try:
         _wait_for(marker.exists, "the second step to start")
+        # A step's start is stored by the background writer while the step runs: the step
+        # does not wait for it, and it must not need the step to end to become visible.
+        with dg.Instance.from_config(document, home=str(home)) as reader:
+
+            def second_started() -> bool:
+                runs = reader.get_runs()
+                return bool(runs) and any(
+                    e.step_key == "second" and e.event.event_type is EventType.STEP_START
+                    for e in reader.all_logs(runs[0].run_id)
+                    if e.event is not None
+                )
+
+            _wait_for(second_started, "the second step's start to be stored")
     finally:
         process.send_signal(signal.SIGKILL)
         process.communicate(timeout=30)

@@ -1,10 +1,9 @@
 """Event-log storage in SQL: the events of every run, asset history, dynamic partitions.
 
 Writes come in batches (`store_events`), one transaction each, so a step's events cost one
-commit rather than one per event. On PostgreSQL each batch takes a transaction-level advisory
-lock first: ids come from a sequence at insert time, and without the lock a reader following
-"events after id N" could see id N+2 commit before N+1 and skip N+1 forever. With it, ids
-commit in order, so the storage id is a safe cursor.
+commit rather than one per event. On PostgreSQL a batch is one statement that also takes the
+lock keeping ids in commit order (see `postgres_event_insert`), so the storage id is a safe
+cursor on both databases.
 """
 
 from __future__ import annotations
@@ -26,7 +25,6 @@ from sqlalchemy import (
     delete,
     func,
     select,
-    text,
 )
 
 from kubedag.definitions.asset_key import AssetKey
@@ -41,19 +39,22 @@ from kubedag.storage.records import (
 )
 from kubedag.storage.sql.database import Database
 from kubedag.storage.sql.dialect import insert_ignoring_duplicates, upsert
+from kubedag.storage.sql.postgres_event_insert import store_event_rows
 from kubedag.storage.sql.schema import asset_keys, dynamic_partitions, event_logs
 
-_EVENT_WRITE_LOCK = 0x6B756265_01  # any constant shared by every kubedag process
 _IN_CHUNK = 500  # keys per IN (...) list: far below every driver's bound-parameter limit
 _MATERIALIZATION = EventType.ASSET_MATERIALIZATION.value
 # Statements built once, so each write reuses SQLAlchemy's compiled form.
 _INSERT_EVENT = event_logs.insert()
-_LAST_EVENT_ID = text("SELECT currval(pg_get_serial_sequence('event_logs', 'id'))")
-_LOCK_EVENT_WRITES = text("SELECT pg_advisory_xact_lock(:key)")
 _LATEST_MATERIALIZATIONS = (
     select(asset_keys.c.asset_key, event_logs.c.id, event_logs.c.body)
     .join(event_logs, event_logs.c.id == asset_keys.c.last_materialization_id)
     .where(asset_keys.c.asset_key.in_(bindparam("keys", expanding=True)))
+)
+_LATEST_MATERIALIZATION = (
+    select(asset_keys.c.asset_key, event_logs.c.id, event_logs.c.body)
+    .join(event_logs, event_logs.c.id == asset_keys.c.last_materialization_id)
+    .where(asset_keys.c.asset_key == bindparam("key"))
 )
 _LATEST_MATERIALIZATIONS_ANY = (
     select(asset_keys.c.asset_key, event_logs.c.id, event_logs.c.body)
@@ -119,28 +120,22 @@ class SqlEventLogStorage(EventLogStorage):
         if not entries:
             return []
         rows = [_row_for(entry) for entry in entries]
+        if self.database.is_postgres:
+            return self.database.write_statement(
+                lambda conn: store_event_rows(conn, rows, _MATERIALIZATION)
+            )
 
         def insert(conn: Connection) -> list[int]:
-            if self.database.is_postgres:
-                conn.execute(_LOCK_EVENT_WRITES, {"key": _EVENT_WRITE_LOCK})
             if len(rows) == 1:
                 key = conn.execute(_INSERT_EVENT, rows[0]).inserted_primary_key
                 assert key is not None
                 ids = [int(key[0])]
-            elif self.database.is_sqlite:
+            else:
                 # SQLAlchemy sends a RETURNING insert one row at a time on SQLite. This
                 # transaction holds the write lock (BEGIN IMMEDIATE) and the table is
                 # AUTOINCREMENT, so the batch got consecutive ids ending at the last rowid.
                 conn.execute(_INSERT_EVENT, rows)
                 last = int(conn.exec_driver_sql("SELECT last_insert_rowid()").scalar_one())
-                ids = list(range(last - len(rows) + 1, last + 1))
-            else:
-                # A short INSERT sent once per row: psycopg pipelines an executemany into one
-                # round trip, and a 1,000-row VALUES list with 9,000 parameters costs more to
-                # build and parse than it saves. The advisory lock above makes the batch's ids
-                # consecutive, ending at the sequence's current value.
-                conn.execute(_INSERT_EVENT, rows)
-                last = int(conn.execute(_LAST_EVENT_ID).scalar_one())
                 ids = list(range(last - len(rows) + 1, last + 1))
             latest: dict[str, dict[str, Any]] = {}
             for storage_id, row in zip(ids, rows, strict=True):
@@ -241,9 +236,13 @@ class SqlEventLogStorage(EventLogStorage):
         def load(conn: Connection) -> dict[AssetKey, EventLogRecord]:
             decode = serialization.deserialize_entry
             found: dict[AssetKey, EventLogRecord] = {}
-            if self.database.is_postgres:  # one array parameter: one statement, any size
+            if len(by_column) == 1:  # the common single read: a plain equality plans fastest
+                batches: Iterable[Any] = [
+                    conn.execute(_LATEST_MATERIALIZATION, {"key": next(iter(by_column))})
+                ]
+            elif self.database.is_postgres:  # one array parameter: one statement, any size
                 rows = conn.execute(_LATEST_MATERIALIZATIONS_ANY, {"keys": list(by_column)})
-                batches: Iterable[Any] = [rows]
+                batches = [rows]
             else:
                 batches = (
                     conn.execute(_LATEST_MATERIALIZATIONS, {"keys": chunk})

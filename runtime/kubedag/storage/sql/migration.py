@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from kubedag.storage.sql.database import Database
 
 # Every revision in order; a test checks this against the alembic scripts in `migrations/`.
-REVISIONS: tuple[str, ...] = ("0001_initial", "0002_automation")
+REVISIONS: tuple[str, ...] = ("0001_initial", "0002_automation", "0003_partial_event_indexes")
 HEAD = REVISIONS[-1]
 VERSION_TABLE = "kubedag_schema_version"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData()
@@ -85,8 +86,23 @@ event_logs = Table(
     Column("timestamp", Float, nullable=False),
     Column("body", Text, nullable=False),
     Index("idx_event_logs_run_id", "run_id", "id"),
-    Index("idx_event_logs_event_type", "event_type", "id"),
-    Index("idx_event_logs_asset", "asset_key", "event_type", "partition", "id"),
+    # Partial (revision 0003): log lines have neither, and are most rows.
+    Index(
+        "idx_event_logs_event_type",
+        "event_type",
+        "id",
+        postgresql_where=text("event_type IS NOT NULL"),
+        sqlite_where=text("event_type IS NOT NULL"),
+    ),
+    Index(
+        "idx_event_logs_asset",
+        "asset_key",
+        "event_type",
+        "partition",
+        "id",
+        postgresql_where=text("asset_key IS NOT NULL"),
+        sqlite_where=text("asset_key IS NOT NULL"),
+    ),
     Index("idx_event_logs_timestamp", "timestamp"),
     sqlite_autoincrement=True,
 )
