@@ -101,6 +101,14 @@ METRICS = (
     ),
     Metric("eventlog_sqlite", "us_per_event", "run event log, SQLite", "us/event", None, 1, 48.0),
     Metric("eventlog_postgres", "us_per_event", "run event log, PG", "us/event", None, 1),
+    Metric(
+        "fanout_multiprocess",
+        "ms_per_step",
+        "fan-out, multiprocess x2, SQLite",
+        "ms/step",
+        20.0,
+        1,
+    ),
 )
 WORKLOAD_NAMES = tuple(m.workload for m in METRICS)
 

@@ -52,6 +52,13 @@ LOG_LINES = {"kubedag": 10_000, "dagster": 1_000}
 BATCH_ASSETS = 10_000
 STORE_BATCH = 1_000
 EVENTLOG_READS = 5
+# fanout_multiprocess: steps at once, and runs measured per system (the reference takes minutes
+# a run: a fresh interpreter per step).
+MULTIPROCESS_CONCURRENCY = 2
+MULTIPROCESS_RUNS = {"kubedag": REPETITIONS, "dagster": 1}
+# The reference rebuilds the job in each step's process by importing this file, so the system
+# to build it with travels in the environment.
+SYSTEM_ENV = "KUBEDAG_BENCH_SYSTEM"
 
 Figures = dict[str, Any]
 
@@ -385,6 +392,61 @@ STORAGE_WORKLOADS: dict[str, StorageWorkload] = {
 }
 
 
+def fanout_multiprocess_job() -> Any:
+    """The 1 -> 200 -> 1 fan-out as an asset job. At module level, so that the reference's
+    `reconstructable` can rebuild it in each step's fresh interpreter."""
+    dg = importlib.import_module(os.environ.get(SYSTEM_ENV, "kubedag"))
+    defs = dg.Definitions(
+        assets=build_fanout(dg, FANOUT_WIDTH), jobs=[dg.define_asset_job("fanout_mp")]
+    )
+    return defs.get_job_def("fanout_mp")
+
+
+def cpu_ms(who: int) -> float:
+    usage = resource.getrusage(who)
+    return (usage.ru_utime + usage.ru_stime) * 1000
+
+
+def storage_fanout_multiprocess(dg: ModuleType, system: str, storage: Storage) -> Figures:
+    """ms per step of the fan-out under the multiprocess executor (MULTIPROCESS_CONCURRENCY
+    steps at a time) with `execute_job`: the steps do nothing, so the whole run is overhead.
+    Median of MULTIPROCESS_RUNS runs on one instance (kubedag: after a warm-up run)."""
+    os.environ[SYSTEM_ENV] = system
+    job = dg.reconstructable(fanout_multiprocess_job)
+    run_config = {
+        "execution": {"config": {"multiprocess": {"max_concurrent": MULTIPROCESS_CONCURRENCY}}}
+    }
+    steps = FANOUT_WIDTH + 2
+    runs = MULTIPROCESS_RUNS[system]
+    samples, parent_cpu, children_cpu = [], [], []
+    with persistent_instance(dg, system, storage) as instance:
+        if system == "kubedag":
+            dg.execute_job(job, instance, run_config=run_config)
+        for _ in range(runs):
+            cpu_before = cpu_ms(resource.RUSAGE_SELF), cpu_ms(resource.RUSAGE_CHILDREN)
+            start = time.perf_counter()
+            result = dg.execute_job(job, instance, run_config=run_config)
+            samples.append(time.perf_counter() - start)
+            if not result.success:
+                raise RuntimeError("the multiprocess fan-out reported failure")
+            parent_cpu.append((cpu_ms(resource.RUSAGE_SELF) - cpu_before[0]) / steps)
+            children_cpu.append((cpu_ms(resource.RUSAGE_CHILDREN) - cpu_before[1]) / steps)
+    figures = step_figures(samples, steps)
+    figures.update(
+        max_concurrent=MULTIPROCESS_CONCURRENCY,
+        runs=runs,
+        parent_cpu_ms_per_step=statistics.median(parent_cpu),
+        children_cpu_ms_per_step=statistics.median(children_cpu),
+    )
+    return figures
+
+
+# Workloads that run on a persistent instance of one backend only.
+SINGLE_BACKEND_WORKLOADS: dict[str, tuple[str, Callable[[ModuleType, str, Storage], Figures]]] = {
+    "fanout_multiprocess": ("sqlite", storage_fanout_multiprocess),
+}
+
+
 def peak_rss_mib() -> float:
     """Peak resident set size of this process; ru_maxrss is KiB on Linux, bytes on macOS."""
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -432,6 +494,9 @@ def run(system: str, workload: str, args: argparse.Namespace) -> Figures:
         return import_figures
     if workload in WORKLOADS:
         return WORKLOADS[workload](dg, system)
+    if workload in SINGLE_BACKEND_WORKLOADS:
+        backend, measure = SINGLE_BACKEND_WORKLOADS[workload]
+        return {"backend": backend, **measure(dg, system, Storage(backend))}
     what, backend = workload.rsplit("_", 1)
     storage = Storage(backend, args.postgres_url if backend == "postgres" else None)
     return {"backend": backend, **STORAGE_WORKLOADS[what](dg, system, storage, args)}
@@ -441,7 +506,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--system", choices=SYSTEMS, required=True)
     parser.add_argument(
-        "--workload", choices=["import", *WORKLOADS, *STORAGE_WORKLOAD_NAMES], required=True
+        "--workload",
+        choices=["import", *WORKLOADS, *STORAGE_WORKLOAD_NAMES, *SINGLE_BACKEND_WORKLOADS],
+        required=True,
     )
     parser.add_argument(
         "--postgres-url",

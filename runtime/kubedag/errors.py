@@ -97,6 +97,25 @@ class SchemaVersionError(KubedagError):
     (upgrade kubedag)."""
 
 
+class RunStatusTransitionError(KubedagError):
+    """A run's status change is not in the transitions table (`kubedag.runs.transitions`): the
+    message names both statuses and what the run may move to instead."""
+
+    def __init__(self, message: str, *, current: object = None, requested: object = None) -> None:
+        super().__init__(message)
+        self.current = current
+        self.requested = requested
+
+
+class RunNotFoundError(KubedagError):
+    """No run with the given id exists in the instance's run storage."""
+
+
+class RunLaunchError(KubedagError):
+    """A run could not be handed to a run worker: the launcher failed to start it, or the
+    instance cannot be handed to another process (an ephemeral instance)."""
+
+
 class Failure(Exception):
     """Raise from user code to fail a step with a description and metadata, on purpose.
 

@@ -5,6 +5,7 @@ local instance (`$KUBEDAG_HOME`, default `~/.kubedag`), call the runtime, and pr
 formatters. One module per group of commands:
 
 - `materialize`, `list` (here): run a code location's assets; list what it defines;
+- `job launch`, `job execute` (`job`): submit a job's run to the coordinator; run it here;
 - `runs list`, `runs show` (`runs`): the runs stored in the instance, one run in detail;
 - `assets list` (`assets`): what has been materialized, when, by which run;
 - `logs` (`logs`): what a run's steps printed, captured by the compute log manager;
@@ -39,11 +40,13 @@ from kubedag import __version__
 from kubedag.cli.assets import add_assets_commands
 from kubedag.cli.exit_codes import EXIT_INTERRUPTED, EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE
 from kubedag.cli.instance_cmd import add_instance_commands, local_instance
+from kubedag.cli.job import add_job_commands
 from kubedag.cli.listing import format_definitions
 from kubedag.cli.logs import add_logs_command
 from kubedag.cli.runs import add_runs_commands
 from kubedag.cli.summary import format_progress_line, format_run_summary
 from kubedag.cli.tables import hide_url_passwords
+from kubedag.cli.worker_cmd import add_worker_commands
 from kubedag.code_location.load import load_definitions
 from kubedag.definitions.asset_key import AssetKey
 from kubedag.definitions.definitions import Definitions
@@ -107,10 +110,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_code_location_arguments(listing)
     listing.set_defaults(handler=run_list)
 
+    add_job_commands(commands)
     add_runs_commands(commands)
     add_assets_commands(commands)
     add_logs_command(commands)
     add_instance_commands(commands)
+    add_worker_commands(commands)
     return parser
 
 

@@ -393,6 +393,44 @@ def add_runs_commands(commands: Any) -> None:
     show.add_argument("--json", action="store_true", help="print a JSON document instead")
     show.set_defaults(handler=run_runs_show)
 
+    cancel = actions.add_parser(
+        "cancel",
+        help="cancel a queued or running run",
+        description="Cancel a run: a queued run is canceled at once; a running one is marked "
+        "CANCELING, its worker starts no further step, stops the running ones and ends the run "
+        "CANCELED.",
+    )
+    cancel.add_argument("run_id", metavar="RUN_ID", help="the run's id, or a unique prefix")
+    cancel.set_defaults(handler=run_runs_cancel)
+
+    reexecute = actions.add_parser(
+        "reexecute",
+        help="re-execute a run from failure, or chosen steps of it; print the new run id",
+        description="Create a run that re-executes RUN_ID (recording it as the parent) and submit "
+        "it to the run coordinator. Steps not re-executed are not run again: their outputs are "
+        "loaded from where the earlier runs stored them. The new run id is the last line "
+        "printed. The code is the code location recorded on the run, or -f/-m.",
+    )
+    reexecute.add_argument("run_id", metavar="RUN_ID", help="the run's id, or a unique prefix")
+    which = reexecute.add_mutually_exclusive_group(required=True)
+    which.add_argument(
+        "--from-failure",
+        action="store_true",
+        help="the steps that did not succeed, and everything downstream of them",
+    )
+    which.add_argument(
+        "--step",
+        dest="steps",
+        action="append",
+        metavar="QUERY",
+        help="steps to re-execute: a key, with '*' or '+' for up/downstream (repeatable)",
+    )
+    where = reexecute.add_mutually_exclusive_group()
+    where.add_argument("-f", "--python-file", metavar="FILE", help="the code, if not recorded")
+    where.add_argument("-m", "--module-name", metavar="MODULE", help="the code, if not recorded")
+    reexecute.add_argument("-a", "--attribute", metavar="ATTRIBUTE", help=argparse.SUPPRESS)
+    reexecute.set_defaults(handler=run_runs_reexecute)
+
 
 def run_runs_list(args: argparse.Namespace) -> int:
     filters = runs_filter(args.statuses, args.job, args.tags)
@@ -413,4 +451,64 @@ def run_runs_show(args: argparse.Namespace) -> int:
         sys.stdout.write(format_json(run_details_json(record, entries)))
     else:
         sys.stdout.write(format_run_details(record, entries, events=args.events))
+    return EXIT_OK
+
+
+def run_runs_cancel(args: argparse.Namespace) -> int:
+    with local_instance() as instance:
+        run = find_run_record(instance, args.run_id).run
+        if run.is_finished:
+            raise UsageError(
+                f"run {run.run_id} already finished ({run.status.value}); there is nothing to "
+                "cancel."
+            )
+        instance.terminate_run(run.run_id)
+        now = instance.get_run_by_id(run.run_id)
+    status = now.status if now is not None else RunStatus.CANCELED
+    if status is RunStatus.CANCELED:
+        print(f"Canceled run {run.run_id}.")
+    else:
+        print(
+            f"Canceling run {run.run_id} ({status.value}): its worker stops after the running "
+            "steps; `kubedag runs show` tells when it is CANCELED."
+        )
+    return EXIT_OK
+
+
+def run_runs_reexecute(args: argparse.Namespace) -> int:
+    from kubedag.execution.reexecution import reexecute_run
+    from kubedag.runs.code_pointer import CodePointer
+    from kubedag.runs.submission import code_location_for
+
+    with local_instance() as instance:
+        parent = find_run_record(instance, args.run_id).run
+        location: dict[str, str] | None = parent.code_location
+        if args.python_file or args.module_name:
+            location = code_location_for(
+                python_file=args.python_file,
+                module_name=args.module_name,
+                attribute=args.attribute,
+            )
+        if not location:
+            raise UsageError(
+                f"run {parent.run_id} does not record its code location (it was not launched "
+                "with `kubedag job launch`); say where the code is with -f FILE or -m MODULE."
+            )
+        job = CodePointer.from_mapping(location, parent.run_id).load().get_job_def(parent.job_name)
+        child = reexecute_run(
+            instance,
+            parent.run_id,
+            job,
+            from_failure=args.from_failure,
+            step_selection=args.steps,
+            code_location=location,
+        )
+        submitted = instance.submit_run(child.run_id)
+        steps = ", ".join(child.step_keys_to_execute or ())
+        print(
+            f"Re-executing run {parent.run_id} as {child.run_id} (steps: {steps}); "
+            f"{submitted.status.value.lower()}.",
+            file=sys.stderr,
+        )
+        print(child.run_id)
     return EXIT_OK

@@ -69,6 +69,11 @@ class ComputeLogManager(ABC):
     def dispose(self) -> None:  # noqa: B027 - optional hook, most managers hold nothing
         """Release clients and threads. The default holds nothing."""
 
+    def after_fork(self) -> None:  # noqa: B027 - optional hook, most managers hold nothing
+        """In a process forked from one that used this manager: forget clients and locks that
+        belong to the parent (a network client shared across a fork mixes up both processes'
+        requests). The default holds nothing."""
+
 
 def check_log_name(kind: str, value: str) -> str:
     """Run ids and step keys become path segments and object key segments; refuse the ones that

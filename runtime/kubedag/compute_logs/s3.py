@@ -171,6 +171,12 @@ class S3ComputeLogManager(ComputeLogManager):
         except Exception as exc:
             raise self._storage_error(exc, "create an S3 client") from exc
 
+    def after_fork(self) -> None:
+        # The parent's client (its connection pool) and lock stay the parent's: this process
+        # makes its own on first use. The lock may have been held by a parent thread at the fork.
+        self._client_lock = threading.Lock()
+        self._s3 = None
+
     def dispose(self) -> None:
         with self._client_lock:
             s3, self._s3 = self._s3, None

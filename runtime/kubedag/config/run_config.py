@@ -111,7 +111,7 @@ def resolve_run_config(job: Any, run_config: Any) -> ResolvedRunConfig:
         input_values=input_values,
         resource_config=_resolve_resources(job, _section(raw, "resources")),
         console_log_level=_resolve_loggers(_section(raw, "loggers")),
-        execution=_section(raw, "execution"),
+        execution=_resolve_execution(_section(raw, "execution")),
         raw=raw,
     )
 
@@ -210,6 +210,11 @@ def resolve_op_config(op: Any, value: Any, field: str) -> Any:
     return None
 
 
+def check_config_schema(schema: Any, value: Any, field: str) -> Any:
+    """Check `value` against a plain `config_schema` (a type, or a dict of field → type)."""
+    return _check_schema(schema, value, field)
+
+
 def _check_schema(schema: Any, value: Any, field: str) -> Any:
     """Minimal check of a plain `config_schema` (a type, or a dict of field → type)."""
     if isinstance(schema, type):
@@ -248,6 +253,41 @@ def _resolve_resources(job: Any, resources: Mapping[str, Any]) -> dict[str, Any]
             raise InvalidConfigError(f"resources.{key}: expected {{'config': {{…}}}}.")
         resolved[key] = entry.get("config")
     return resolved
+
+
+EXECUTOR_SELECTOR_NAMES = ("multiprocess", "in_process")
+
+
+def _resolve_execution(execution: Mapping[str, Any]) -> dict[str, Any]:
+    """`execution: {config: {…}}`, the executor's config. The older form `execution:
+    {multiprocess: {config: {…}}}` (or `in_process`) is accepted and becomes
+    `{config: {multiprocess: {…}}}`. What goes inside is checked by the executor
+    (`kubedag.execution.executor_selection`), which knows its options."""
+    if not execution:
+        return {}
+    if set(execution) == {"config"}:
+        config = execution["config"]
+        if config is None:
+            return {"config": {}}
+        if not isinstance(config, Mapping):
+            raise InvalidConfigError(
+                f"execution.config: expected a mapping of executor options; got "
+                f"{type(config).__name__}."
+            )
+        return {"config": dict(config)}
+    if len(execution) == 1:
+        name, entry = next(iter(execution.items()))
+        if (
+            name in EXECUTOR_SELECTOR_NAMES
+            and (entry is None or isinstance(entry, Mapping))
+            and set(entry or {}) <= {"config"}
+        ):
+            return {"config": {name: dict((entry or {}).get("config") or {})}}
+    key = next(k for k in execution if k != "config")
+    raise InvalidConfigError(
+        f"execution.{key}: not an execution option; write the executor's config under "
+        "execution.config, for example execution: {config: {multiprocess: {max_concurrent: 4}}}."
+    )
 
 
 def _resolve_loggers(loggers: Mapping[str, Any]) -> int:

@@ -1,34 +1,61 @@
-"""Executors: how the steps of one run are driven (in this process; others come later).
+"""Executors: how the steps of one run are driven.
 
 The shape follows the reference: an `ExecutorDefinition` (named, configurable, made with
 `@executor`) creates an `Executor` from an `InitExecutorContext`; `Executor.execute(plan_context,
 execution_plan)` yields the run's events. Step bookkeeping (`StepOutcomes`) and step execution
 (`execute_step`) are shared, so every executor skips and retries the same way.
+
+Two executors are built in: `in_process_executor` (here: every step in the run's own process, one
+after another) and `multiprocess_executor` (`kubedag.execution.multiprocess`: one child process
+per step). Which one a run uses is decided in `kubedag.execution.executor_selection`.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from kubedag.execution.events import STEP_TERMINAL_EVENTS, Event, EventType
+from kubedag.errors import InvalidConfigError
+from kubedag.execution.events import STEP_TERMINAL_EVENTS, Event, EventLogEntry, EventType
 from kubedag.execution.plan import ExecutionPlan, StepOutcomes
 from kubedag.execution.step_execution import execute_step, skipped_event
 
 
 class RetryMode(Enum):
+    """Whether steps are retried as their `RetryPolicy` (or a `RetryRequested`) asks."""
+
     ENABLED = "enabled"
     DISABLED = "disabled"
 
 
+class ExecutorRequirement(Enum):
+    """What an executor needs from the run, checked before anything runs.
+
+    PERSISTENT_OUTPUTS: steps run in separate processes, so every output must go through an I/O
+    manager that other processes can read (not the in-memory one)."""
+
+    PERSISTENT_OUTPUTS = "persistent_outputs"
+    NON_EPHEMERAL_INSTANCE = "non_ephemeral_instance"
+    RECONSTRUCTABLE_JOB = "reconstructable_job"
+
+
 class Executor(ABC):
-    """Drives the steps of one run and yields the events they produce."""
+    """Drives the steps of one run and yields the events they produce.
+
+    An executor whose steps run elsewhere (other processes) yields the `EventLogEntry`s they
+    wrote there, already time-stamped, in lists: each list is stored in one transaction."""
+
+    # Whether steps run in the run's own process, so the run initializes resources once for
+    # all of them. An executor that says False initializes resources per step, where it runs.
+    runs_steps_in_this_process: bool = True
 
     @abstractmethod
-    def execute(self, plan_context: Any, execution_plan: ExecutionPlan) -> Iterator[Event]: ...
+    def execute(
+        self, plan_context: Any, execution_plan: ExecutionPlan
+    ) -> Iterator[Event | list[EventLogEntry]]: ...
 
     @property
     @abstractmethod
@@ -45,17 +72,27 @@ class InitExecutorContext:
     instance: Any
 
 
+ConfigCheck = Callable[[Mapping[str, Any], str], None]
+Requirements = Sequence[ExecutorRequirement] | Callable[[Mapping[str, Any]], Sequence[Any]] | None
+
+
 class ExecutorDefinition:
-    """A named, configurable way of creating an executor."""
+    """A named, configurable way of creating an executor.
+
+    `config_schema` is a mapping of field name to type (checked like an op's `config_schema`);
+    built-in executors check their config with `check_config` instead, which names the field of
+    every mistake. `requirements` is a list of `ExecutorRequirement`, or a function of the
+    executor config that returns one."""
 
     def __init__(
         self,
         name: str,
         config_schema: Any = None,
-        requirements: Any = None,
+        requirements: Requirements = None,
         executor_creation_fn: Callable[[InitExecutorContext], Executor] | None = None,
         description: str | None = None,
         default_config: Mapping[str, Any] | None = None,
+        check_config: ConfigCheck | None = None,
     ) -> None:
         self.name = name
         self.config_schema = config_schema
@@ -63,6 +100,7 @@ class ExecutorDefinition:
         self.executor_creation_fn = executor_creation_fn
         self.description = description
         self.default_config = dict(default_config or {})
+        self.check_config = check_config
 
     def configured(
         self, config: Mapping[str, Any], name: str | None = None, description: str | None = None
@@ -74,7 +112,25 @@ class ExecutorDefinition:
             self.executor_creation_fn,
             description or self.description,
             {**self.default_config, **config},
+            self.check_config,
         )
+
+    def get_requirements(self, config: Mapping[str, Any]) -> list[ExecutorRequirement]:
+        requirements = self.requirements
+        if requirements is None:
+            return []
+        if callable(requirements):
+            return list(requirements(config))
+        return list(requirements)
+
+    def validate(self, config: Mapping[str, Any], field: str) -> None:
+        """Raise `InvalidConfigError` naming the field if `config` does not fit this executor."""
+        if self.check_config is not None:
+            self.check_config(config, field)
+        elif isinstance(self.config_schema, Mapping):
+            from kubedag.config.run_config import check_config_schema
+
+            check_config_schema(self.config_schema, dict(config), field)
 
     def create(self, job: Any, config: Mapping[str, Any], instance: Any) -> Executor:
         if self.executor_creation_fn is None:
@@ -89,7 +145,7 @@ class ExecutorDefinition:
 def executor(
     name: str | Callable[..., Any] | None = None,
     config_schema: Any = None,
-    requirements: Any = None,
+    requirements: Requirements = None,
 ) -> Any:
     """Declare an executor: the function takes an `InitExecutorContext` and returns an Executor."""
 
@@ -107,6 +163,46 @@ def executor(
     return decorate
 
 
+# -- config shared by the built-in executors ----------------------------------------------------
+def parse_retries(value: Any, field: str) -> RetryMode:
+    """`{enabled: {}}` (the default) or `{disabled: {}}`, as in the reference's run config."""
+    if value is None:
+        return RetryMode.ENABLED
+    if isinstance(value, str) and value in ("enabled", "disabled"):
+        return RetryMode(value)
+    if (
+        not isinstance(value, Mapping)
+        or len(value) != 1
+        or next(iter(value)) not in ("enabled", "disabled")
+    ):
+        raise InvalidConfigError(
+            f"{field}: expected {{enabled: {{}}}} or {{disabled: {{}}}}; got {value!r}."
+        )
+    mode, options = next(iter(value.items()))
+    if options not in (None, {}):
+        raise InvalidConfigError(f"{field}.{mode}: takes no options; write {{{mode}: {{}}}}.")
+    return RetryMode(mode)
+
+
+def check_known_keys(config: Mapping[str, Any], known: Sequence[str], field: str) -> None:
+    if not isinstance(config, Mapping):
+        raise InvalidConfigError(f"{field}: expected a mapping; got {type(config).__name__}.")
+    for key in config:
+        if key not in known:
+            raise InvalidConfigError(
+                f"{field}.{key}: unknown option; this executor takes {', '.join(known)}."
+            )
+
+
+IN_PROCESS_OPTIONS = ("retries",)
+
+
+def check_in_process_config(config: Mapping[str, Any], field: str) -> None:
+    check_known_keys(config, IN_PROCESS_OPTIONS, field)
+    parse_retries(config.get("retries"), f"{field}.retries")
+
+
+# -- in process ---------------------------------------------------------------------------------
 class InProcessExecutor(Executor):
     """Runs every step in this process, one after another, in plan order."""
 
@@ -137,13 +233,40 @@ class InProcessExecutor(Executor):
 
 
 def _in_process(context: InitExecutorContext) -> Executor:
-    retries = context.executor_config.get("retries", {"enabled": {}})
-    mode = RetryMode.DISABLED if "disabled" in retries else RetryMode.ENABLED
-    return InProcessExecutor(mode)
+    return InProcessExecutor(parse_retries(context.executor_config.get("retries"), "retries"))
 
 
 in_process_executor = ExecutorDefinition(
     "in_process",
     executor_creation_fn=_in_process,
     description="Runs all steps in a single process, one at a time.",
+    check_config=check_in_process_config,
+)
+
+
+# -- one process per step -----------------------------------------------------------------------
+# Defined here, implemented in `kubedag.execution.multiprocess`, which (with `multiprocessing`) is
+# imported only when a run uses it: `materialize()` never pays for it.
+def _multiprocess(context: InitExecutorContext) -> Executor:
+    from kubedag.execution.multiprocess import MultiprocessExecutor, parse_multiprocess_config
+
+    return MultiprocessExecutor(parse_multiprocess_config(context.executor_config, "config"))
+
+
+def check_multiprocess_config(config: Mapping[str, Any], field: str) -> None:
+    from kubedag.execution.multiprocess import parse_multiprocess_config
+
+    parse_multiprocess_config(config, field)
+
+
+multiprocess_executor = ExecutorDefinition(
+    "multiprocess",
+    requirements=[ExecutorRequirement.PERSISTENT_OUTPUTS],
+    executor_creation_fn=_multiprocess,
+    description=(
+        "Runs each step in a child process of its own, up to max_concurrent at a time. Options: "
+        "max_concurrent (default: one per CPU), start_method (fork, forkserver or spawn), "
+        "tag_concurrency_limits, retries."
+    ),
+    check_config=check_multiprocess_config,
 )

@@ -28,7 +28,7 @@ class ExecuteInProcessResult:
         self.job_def = job_def
         self._run = run
         self._events = events
-        self._resources = dict(resources)
+        self._resources = resources  # not copied: it may initialize resources on first use
         self._instance = instance
         self._output_contexts = dict(output_contexts or {})
         if owns_instance:

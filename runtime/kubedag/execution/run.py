@@ -9,7 +9,8 @@ terminal status with the reason in its event log.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import weakref
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +18,15 @@ from typing import Any
 from kubedag.config.run_config import ResolvedRunConfig, resolve_run_config
 from kubedag.definitions.asset_key import AssetKey
 from kubedag.definitions.job import DEFAULT_IO_MANAGER_KEY, JobDefinition
-from kubedag.definitions.steps import FromAsset, FromRunConfig, FromStepOutput, StepOutput, StepSpec
+from kubedag.definitions.steps import (
+    FromAsset,
+    FromMany,
+    FromRunConfig,
+    FromStepOutput,
+    InputSource,
+    StepOutput,
+    StepSpec,
+)
 from kubedag.errors import InvalidConfigError, KubedagError, ResourceInitError, StepExecutionError
 from kubedag.execution.context import (
     AssetCheckExecutionContext,
@@ -26,7 +35,12 @@ from kubedag.execution.context import (
     StepExecutionContext,
 )
 from kubedag.execution.events import ErrorInfo, Event, EventLogEntry, EventType, RunFailureData
-from kubedag.execution.executors import InProcessExecutor
+from kubedag.execution.executor_selection import (
+    ExecutorChoice,
+    check_persistent_outputs,
+    check_run_requirements,
+    choose_executor,
+)
 from kubedag.execution.log_manager import RunLogWriter
 from kubedag.execution.plan import ExecutionPlan
 from kubedag.execution.result import ExecuteInProcessResult
@@ -61,6 +75,8 @@ class RunExecution:
         writer: RunLogWriter,
         input_values: Mapping[str, Any],
         should_stop: Callable[[], bool] | None = None,
+        resource_defs: Mapping[str, Any] | None = None,
+        output_run_ids: Mapping[str, str] | None = None,
     ) -> None:
         self.job = job
         self.run = run
@@ -76,6 +92,15 @@ class RunExecution:
         self.stopped = False  # a stop was asked for: executors start no further step
         self.not_started: list[str] = []  # steps left out because of the stop
         self._output_contexts: dict[tuple[str, str], OutputContext] = {}
+        # What executors that run steps elsewhere hand to each step's process.
+        self.resource_defs: Mapping[str, Any] = dict(resource_defs or {})
+        # Re-execution: step key → the earlier run whose outputs of that step this run loads.
+        self.output_run_ids: dict[str, str] = dict(output_run_ids or {})
+
+    @property
+    def has_stop_check(self) -> bool:
+        """Whether anyone can ask this run to stop (an executor need not poll otherwise)."""
+        return self._should_stop is not None
 
     def should_stop(self) -> bool:
         """Whether the run was asked to stop (canceled); asked by executors between steps."""
@@ -112,7 +137,8 @@ class RunExecution:
         context = OutputContext(
             name=output.name,
             step_key=step.key,
-            run_id=self.run.run_id,
+            # An output of a step this run does not execute was stored by an earlier run.
+            run_id=self.output_run_ids.get(step.key, self.run.run_id),
             asset_key=output.asset_key,
             partition_key=self.partition_key if partitioned else None,
             metadata=dict(step.op.output_def(output.name).metadata),
@@ -212,13 +238,34 @@ def _needed_resource_keys(job: JobDefinition, plan: ExecutionPlan) -> set[str]:
     keys: set[str] = set()
     for step in plan.steps:
         keys.update(step.op.required_resource_keys)
-        keys.update(o.io_manager_key for o in step.outputs if not o.is_nothing)
-        for source in step.inputs.values():
-            if isinstance(source, FromAsset):
-                keys.add(source.io_manager_key)
-            elif isinstance(source, FromStepOutput) and source.step_key not in plan:
-                keys.add(job.get_step(source.step_key).output(source.output_name).io_manager_key)
+        keys.update(_io_manager_keys(job, step, plan))
     return keys
+
+
+def _single_sources(source: InputSource) -> tuple[InputSource, ...]:
+    return source.sources if isinstance(source, FromMany) else (source,)
+
+
+def _io_manager_keys(job: JobDefinition, step: StepSpec, plan: ExecutionPlan | None) -> set[str]:
+    """The I/O managers `step` stores its outputs with and loads its inputs with. With a plan,
+    inputs from steps in the plan are left out (those steps' own outputs name them)."""
+    keys = {o.io_manager_key for o in step.outputs if not o.is_nothing}
+    for source in step.inputs.values():
+        for single in _single_sources(source):
+            if isinstance(single, FromAsset):
+                keys.add(single.io_manager_key)
+            elif isinstance(single, FromStepOutput) and (
+                plan is None or single.step_key not in plan
+            ):
+                output = job.get_step(single.step_key).output(single.output_name)
+                if not output.is_nothing:
+                    keys.add(output.io_manager_key)
+    return keys
+
+
+def step_resource_keys(job: JobDefinition, step: StepSpec) -> set[str]:
+    """The resources one step needs on its own (what a step's process initializes)."""
+    return set(step.op.required_resource_keys) | _io_manager_keys(job, step, None)
 
 
 def _check_inputs_provided(
@@ -257,6 +304,7 @@ class PreparedRun:
     resource_defs: dict[str, Any]
     needed_resources: set[str]
     input_values: Mapping[str, Any]
+    executor: ExecutorChoice
 
 
 def prepare_run(
@@ -268,12 +316,17 @@ def prepare_run(
     step_keys: Iterable[str] | None = None,
     input_values: Mapping[str, Any] | None = None,
     default_io_manager: str | None = None,
+    use_job_executor: bool = False,
 ) -> PreparedRun:
-    """Check run config, resources, environment variables, the partition and inputs.
+    """Check run config, resources, environment variables, the partition, inputs and the
+    executor.
 
     Raises `InvalidConfigError` (and other `KubedagError`s) naming the field and the fix; runs
-    no user code and writes nothing, so it can run before a run record or a worker exists."""
+    no user code and writes nothing, so it can run before a run record or a worker exists.
+    `use_job_executor=False` (materialize, execute_in_process) runs every step in this process
+    whatever the job's executor; True is for `execute_run` and `dg.execute_job`."""
     config = resolve_run_config(job, run_config)
+    executor = choose_executor(job, config.execution, in_process=not use_job_executor)
     plan = ExecutionPlan.build(job.steps, step_keys)
     resource_defs = dict(job.resource_defs)
     if default_io_manager is None:
@@ -285,7 +338,9 @@ def prepare_run(
     check_env_vars(resource_defs, needed)
     _validate_partition(job, partition_key)
     _check_inputs_provided(plan, config, input_values or {})
-    return PreparedRun(job, config, plan, resource_defs, needed, dict(input_values or {}))
+    io_keys = set().union(*(_io_manager_keys(job, step, None) for step in plan.steps))
+    check_persistent_outputs(executor, resource_defs, io_keys)
+    return PreparedRun(job, config, plan, resource_defs, needed, dict(input_values or {}), executor)
 
 
 def execute_job(
@@ -354,11 +409,12 @@ def execute_run(
 ) -> ExecuteInProcessResult:
     """Execute a run record that already exists (what a run worker does with a launched run).
 
-    Its run config, partition and step selection come from the record. A run that fails its
-    checks (config changed since it was submitted, an environment variable missing in this
+    Its run config, partition and step selection come from the record; its steps run with the
+    job's executor (multiprocess unless the job or run config says otherwise). A run that fails
+    its checks (config changed since it was submitted, an environment variable missing in this
     process) ends as FAILURE with the reason in its event log, like any other failure.
-    `should_stop` is asked between steps; once it returns True no further step starts and the
-    run ends CANCELED."""
+    `should_stop` is asked between steps; once it returns True no further step starts, running
+    step processes are stopped, and the run ends CANCELED."""
     try:
         prepared = prepare_run(
             job,
@@ -366,7 +422,9 @@ def execute_run(
             instance=instance,
             partition_key=run.partition,
             step_keys=run.step_keys_to_execute,
+            use_job_executor=True,
         )
+        check_run_requirements(prepared.executor, run, instance)
     except KubedagError as exc:
         _fail_before_start(job, run, instance, exc)
         if raise_on_error:
@@ -433,7 +491,22 @@ def execute_prepared_run(
     writer = RunLogWriter(run.run_id, job.name, sink, config.console_log_level)
     events: list[Event] = []
 
-    def emit(event: Event) -> None:
+    def store_batch(entries: list[EventLogEntry]) -> None:
+        """Entries steps wrote in other processes (which showed them on their consoles): one
+        transaction, after whatever this process wrote before them."""
+        if batched is not None:
+            batched.flush()
+        instance.store_event_entries(entries)
+        for entry in entries:
+            if entry.event is not None:
+                events.append(entry.event)
+            if event_listener is not None:
+                event_listener(entry)
+
+    def emit(event: Event | list[EventLogEntry]) -> None:
+        if isinstance(event, list):
+            store_batch(event)
+            return
         events.append(event)
         writer.write_event(event)
 
@@ -444,18 +517,28 @@ def execute_prepared_run(
         execution: RunExecution | None = None
         failure_error: ErrorInfo | None = None
         raised: BaseException | None = None
+        result_resources: Mapping[str, Any] = {}
         try:
             with ExitStack() as stack:
+                executor = prepared.executor.create(job, instance)
+                output_run_ids = _output_run_ids(instance, run, job, plan)
                 try:
-                    resources = initialize_resources(
-                        resource_defs,
-                        needed,
-                        stack,
-                        configs=config.resource_config,
-                        instance=instance,
-                        run_id=run.run_id,
-                        log=None,
-                    )
+                    if executor.runs_steps_in_this_process:
+                        resources = initialize_resources(
+                            resource_defs,
+                            needed,
+                            stack,
+                            configs=config.resource_config,
+                            instance=instance,
+                            run_id=run.run_id,
+                            log=None,
+                        )
+                        result_resources = resources
+                    else:  # each step's process initializes what it needs
+                        resources = {}
+                        result_resources = LazyResources(
+                            resource_defs, config.resource_config, instance, run.run_id
+                        )
                 except ResourceInitError as exc:
                     failure_error = ErrorInfo.from_exception(exc)
                     raised = exc
@@ -478,8 +561,10 @@ def execute_prepared_run(
                         writer=writer,
                         input_values=input_values or {},
                         should_stop=should_stop,
+                        resource_defs=resource_defs,
+                        output_run_ids=output_run_ids,
                     )
-                    for event in InProcessExecutor().execute(execution, plan):
+                    for event in executor.execute(execution, plan):
                         emit(event)
         except BaseException as exc:  # teardown failure, Ctrl-C: record it, then let it through
             failure_error = ErrorInfo.from_exception(exc)
@@ -518,7 +603,7 @@ def execute_prepared_run(
                 job,
                 final,
                 events,
-                execution.resources,
+                result_resources,
                 instance,
                 owns_instance,
                 execution._output_contexts,
@@ -553,7 +638,7 @@ def execute_prepared_run(
             job,
             final,
             events,
-            execution.resources if execution else {},
+            result_resources,
             instance,
             owns_instance,
             execution._output_contexts if execution else {},
@@ -576,3 +661,54 @@ def execute_prepared_run(
     finally:
         if batched is not None:
             batched.close()
+
+
+def _output_run_ids(
+    instance: Any, run: Run, job: JobDefinition, plan: ExecutionPlan
+) -> dict[str, str]:
+    """For a re-execution, the earlier run that stored each output this run loads without
+    producing it (op outputs are stored per run)."""
+    if run.parent_run_id is None:
+        return {}
+    from kubedag.execution.reexecution import upstream_output_runs
+
+    return upstream_output_runs(instance, run, job, plan)
+
+
+class LazyResources(Mapping[str, Any]):
+    """The resources of a run whose steps ran in other processes, initialized here only when
+    asked for (a result loading an output through its I/O manager), and torn down when this
+    object is collected."""
+
+    def __init__(
+        self, definitions: Mapping[str, Any], configs: Mapping[str, Any], instance: Any, run_id: str
+    ) -> None:
+        self._definitions = dict(definitions)
+        self._configs = dict(configs)
+        self._instance = instance
+        self._run_id = run_id
+        self._values: dict[str, Any] = {}
+        self._stack = ExitStack()
+        weakref.finalize(self, self._stack.close)
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self._values:
+            if key not in self._definitions:
+                raise KeyError(key)
+            self._values.update(
+                initialize_resources(
+                    self._definitions,
+                    [key],
+                    self._stack,
+                    configs=self._configs,
+                    instance=self._instance,
+                    run_id=self._run_id,
+                )
+            )
+        return self._values[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._definitions)
+
+    def __len__(self) -> int:
+        return len(self._definitions)

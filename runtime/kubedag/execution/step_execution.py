@@ -93,11 +93,19 @@ def skipped_event(ctx: Any, step: StepSpec, reason: str) -> Event:
     return _event(ctx, EventType.STEP_SKIPPED, step, f'Skipped step "{step.key}": {reason}.')
 
 
-def execute_step(ctx: Any, step: StepSpec, *, retries: bool = True) -> Iterator[Event]:
+def execute_step(
+    ctx: Any, step: StepSpec, *, retries: bool = True, capture_logs: bool = True
+) -> Iterator[Event]:
     """Run `step` to a terminal event (success or failure), retrying as its policy allows.
 
     The step's stdout and stderr (its subprocesses' too) go to the instance's compute log
-    manager for as long as the step runs, retries included."""
+    manager for as long as the step runs, retries included. `capture_logs=False` is for a
+    caller that already captures around more than the step (a step's own process captures its
+    resources' set-up and teardown too): captures nest by teeing, so capturing twice would
+    write every line to the log twice."""
+    if not capture_logs:
+        yield from _execute_step(ctx, step, retries)
+        return
     with ctx.instance.compute_log_manager.capture(ctx.run.run_id, step.key):
         yield from _execute_step(ctx, step, retries)
 

@@ -1,7 +1,7 @@
 """Build an instance's parts from its checked configuration.
 
 This is the only place that turns short forms into objects, so what `sqlite`, `postgres`,
-`local` and `s3` mean is written once. SQLAlchemy, psycopg and boto3 are imported here lazily:
+`local`, `s3`, `queued` and `local_process` mean is written once. SQLAlchemy, psycopg and boto3 are imported here lazily:
 an ephemeral instance (`materialize()` in a test) never pays for them.
 """
 
@@ -18,6 +18,9 @@ from kubedag.storage.base import EventLogStorage, RunStorage, ScheduleStorage
 
 if TYPE_CHECKING:
     from kubedag.compute_logs.manager import ComputeLogManager
+    from kubedag.runs.coordinators import RunCoordinator
+    from kubedag.runs.launchers.base import RunLauncher
+    from kubedag.runs.monitoring import RunMonitoringSettings
     from kubedag.storage.sql.database import Database
 
 DATABASE_FILENAME = "kubedag.db"
@@ -192,3 +195,95 @@ def local_artifact_directory(config: InstanceConfig, home: str) -> str:
         return home
     settings = resolve_env_values(part.config, part.key_path(), config.source)
     return os.path.abspath(os.path.expanduser(str(settings.get("base_dir") or home)))
+
+
+# -- run coordinator, run launcher, run monitoring ------------------------------------------------
+def _number(source: str, path: str, value: Any, kind: type[int] | type[float]) -> Any:
+    """A resolved value as a number; `{env: VAR}` values arrive as text."""
+    try:
+        return kind(value)
+    except (TypeError, ValueError):
+        expected = "an integer" if kind is int else "a number"
+        raise InstanceConfigError(
+            f"{source}: {path}: expected {expected}; got {value!r}."
+        ) from None
+
+
+def build_run_coordinator(config: InstanceConfig) -> RunCoordinator:
+    """`run_coordinator`: `default` (launch at once, also with nothing configured), `queued`,
+    or a plugin subclassing `kubedag.runs.coordinators.RunCoordinator`."""
+    from kubedag.runs.coordinators import (
+        DefaultRunCoordinator,
+        QueuedRunCoordinator,
+        RunCoordinator,
+    )
+
+    part = config.part("run_coordinator")
+    if part is None or part.form == "default":
+        return DefaultRunCoordinator()
+    if part.is_plugin:
+        coordinator: RunCoordinator = load_plugin(part, config.source, RunCoordinator)
+        return coordinator
+    settings = resolve_env_values(part.config, part.key_path(), config.source)
+    path = part.key_path()
+    limits = [
+        {
+            **entry,
+            "limit": _number(
+                config.source, f"{path}.tag_concurrency_limits[{i}].limit", entry["limit"], int
+            ),
+        }
+        for i, entry in enumerate(settings.get("tag_concurrency_limits") or [])
+    ]
+    maximum = _number(
+        config.source, f"{path}.max_concurrent_runs", settings.get("max_concurrent_runs", 10), int
+    )
+    interval = _number(
+        config.source,
+        f"{path}.dequeue_interval_seconds",
+        settings.get("dequeue_interval_seconds", 5),
+        float,
+    )
+    try:
+        return QueuedRunCoordinator(maximum, limits, interval)
+    except ValueError as exc:
+        raise InstanceConfigError(f"{config.source}: {path}.{exc}") from None
+
+
+def build_run_launcher(config: InstanceConfig) -> RunLauncher:
+    """`run_launcher`: `local_process` (also with nothing configured) or a plugin subclassing
+    `kubedag.runs.launchers.RunLauncher`."""
+    from kubedag.runs.launchers.base import RunLauncher
+    from kubedag.runs.launchers.local_process import LocalProcessRunLauncher
+
+    part = config.part("run_launcher")
+    if part is not None and part.is_plugin:
+        launcher: RunLauncher = load_plugin(part, config.source, RunLauncher)
+        return launcher
+    settings = (
+        resolve_env_values(part.config, part.key_path(), config.source) if part is not None else {}
+    )
+    grace = settings.get("grace_period_seconds", 10.0)
+    path = part.key_path() if part is not None else "run_launcher"
+    return LocalProcessRunLauncher(
+        grace_period_seconds=_number(config.source, f"{path}.grace_period_seconds", grace, float)
+    )
+
+
+def build_run_monitoring(config: InstanceConfig) -> RunMonitoringSettings:
+    from kubedag.runs.monitoring import RunMonitoringSettings
+
+    values = resolve_env_values(config.run_monitoring, "run_monitoring", config.source)
+    for key, value in values.items():
+        if key == "enabled":
+            if isinstance(value, str):  # from the environment
+                if value.lower() not in ("true", "false"):
+                    raise InstanceConfigError(
+                        f"{config.source}: run_monitoring.enabled: expected true or false; "
+                        f"got {value!r}."
+                    )
+                values[key] = value.lower() == "true"
+            continue
+        kind = int if key == "max_resume_run_attempts" else float
+        values[key] = _number(config.source, f"run_monitoring.{key}", value, kind)
+    return RunMonitoringSettings.from_config(values)

@@ -10,10 +10,15 @@ the plugin form of the reference's `ConfigurableClass`:
                       db_name: kubedag, port: 5432}
     compute_logs:
       s3: {bucket: logs, endpoint_url: "http://minio:9000"}
+    run_coordinator:
+      queued: {max_concurrent_runs: 2, tag_concurrency_limits: [{key: db, value: warehouse, limit: 1}]}
     run_launcher:
       module: my_company.launchers
       class: BatchRunLauncher
       config: {queue: nightly}
+    run_monitoring: {start_timeout_seconds: 60, max_resume_run_attempts: 1}
+
+`run_monitoring` is settings, not a part: it has no forms, only keys.
 
 Any value may be `{env: VAR}`; it is read from the environment when the instance is built, and
 the document keeps the reference, so an instance handed to another process (a run pod) carries
@@ -40,7 +45,9 @@ TOP_LEVEL_KEYS = (
     "local_artifact_storage",
     "run_coordinator",
     "run_launcher",
+    "run_monitoring",
 )
+PARTS = tuple(key for key in TOP_LEVEL_KEYS if key != "run_monitoring")
 
 
 @dataclass(frozen=True)
@@ -56,6 +63,7 @@ _INT = (int,)
 _NUMBER = (int, float)
 _BOOL = (bool,)
 _MAP = (dict,)
+_LIST = (list,)
 
 _POOL_FIELDS = {
     "pool_size": FieldSpec(_INT),  # connections kept open
@@ -91,8 +99,32 @@ BUILT_IN_FORMS: dict[str, dict[str, dict[str, FieldSpec]]] = {
         "noop": {},
     },
     "local_artifact_storage": {},
-    "run_coordinator": {},
-    "run_launcher": {},
+    "run_coordinator": {
+        "default": {},
+        "queued": {
+            "max_concurrent_runs": FieldSpec(_INT),  # -1: no limit; 0: launch nothing
+            "tag_concurrency_limits": FieldSpec(_LIST),  # [{key, value?, limit}]
+            "dequeue_interval_seconds": FieldSpec(_NUMBER),
+        },
+    },
+    "run_launcher": {
+        "local_process": {"grace_period_seconds": FieldSpec(_NUMBER)},
+    },
+}
+
+RUN_MONITORING_FIELDS = {
+    "enabled": FieldSpec(_BOOL),
+    "start_timeout_seconds": FieldSpec(_NUMBER),
+    "cancel_timeout_seconds": FieldSpec(_NUMBER),
+    "max_resume_run_attempts": FieldSpec(_INT),
+    "poll_interval_seconds": FieldSpec(_NUMBER),
+    "heartbeat_interval_seconds": FieldSpec(_NUMBER),
+    "heartbeat_timeout_seconds": FieldSpec(_NUMBER),
+}
+_TAG_LIMIT_FIELDS = {
+    "key": FieldSpec(_STR, required=True),
+    "value": FieldSpec((str, dict)),
+    "limit": FieldSpec(_INT, required=True),
 }
 for _part in STORAGE_PARTS:
     BUILT_IN_FORMS[_part] = BUILT_IN_FORMS["storage"]
@@ -133,6 +165,7 @@ class InstanceConfig:
     source: str
     document: dict[str, Any]
     parts: dict[str, PartConfig] = field(default_factory=dict)
+    run_monitoring: dict[str, Any] = field(default_factory=dict)
 
     def part(self, name: str) -> PartConfig | None:
         return self.parts.get(name)
@@ -145,6 +178,7 @@ def _error(source: str, path: str, message: str) -> InstanceConfigError:
 def _type_names(types: tuple[type, ...]) -> str:
     names = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
     names[dict] = "a mapping"
+    names[list] = "a list"
     return " or ".join(dict.fromkeys(names.get(t, t.__name__) for t in types))
 
 
@@ -215,7 +249,67 @@ def _parse_part(source: str, part: str, value: Any) -> PartConfig:
     config = _check_fields(source, f"{part}.{form}", body, forms[form])
     if form == "postgres":
         _check_postgres(source, f"{part}.postgres", config)
+    if part == "run_coordinator" and form == "queued":
+        _check_queue(source, f"{part}.queued", config)
+    if part == "run_launcher" and form == "local_process":
+        _check_not_negative(source, f"{part}.{form}", config, ("grace_period_seconds",))
     return PartConfig(part, config, form=form)
+
+
+def _check_not_negative(
+    source: str, path: str, config: Mapping[str, Any], keys: tuple[str, ...]
+) -> None:
+    for key in keys:
+        value = config.get(key)
+        if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
+            raise _error(source, f"{path}.{key}", f"must be 0 or more; got {value!r}.")
+
+
+def _check_queue(source: str, path: str, config: dict[str, Any]) -> None:
+    """The queued run coordinator's limits, down to each tag limit."""
+    maximum = config.get("max_concurrent_runs")
+    if isinstance(maximum, str) and _is_int_text(maximum):
+        maximum = config["max_concurrent_runs"] = int(maximum)
+    if isinstance(maximum, int) and maximum < -1:
+        raise _error(
+            source,
+            f"{path}.max_concurrent_runs",
+            f"{maximum} is not allowed; use -1 for no limit, 0 to launch nothing, or a "
+            "positive number.",
+        )
+    _check_not_negative(source, path, config, ("dequeue_interval_seconds",))
+    for index, entry in enumerate(config.get("tag_concurrency_limits") or []):
+        where = f"{path}.tag_concurrency_limits[{index}]"
+        if not isinstance(entry, dict):
+            raise _error(source, where, f"expected a mapping {{key, value, limit}}; got {entry!r}.")
+        checked = _check_fields(source, where, entry, _TAG_LIMIT_FIELDS)
+        limit = checked["limit"]
+        if not _is_env_ref(limit) and int(limit) < 0:
+            raise _error(source, f"{where}.limit", f"must be 0 or more; got {limit!r}.")
+        value = checked.get("value")
+        per_value_form = (
+            isinstance(value, dict)
+            and set(value) == {"applyLimitPerUniqueValue"}
+            and isinstance(value["applyLimitPerUniqueValue"], bool)
+        )
+        if isinstance(value, dict) and not _is_env_ref(value) and not per_value_form:
+            raise _error(
+                source,
+                f"{where}.value",
+                "expected a string (the tag value the limit applies to) or "
+                f"{{applyLimitPerUniqueValue: true}}; got {value!r}.",
+            )
+
+
+def _parse_run_monitoring(source: str, value: Any) -> dict[str, Any]:
+    config = _check_fields(source, "run_monitoring", value, RUN_MONITORING_FIELDS)
+    _check_not_negative(source, "run_monitoring", config, tuple(RUN_MONITORING_FIELDS))
+    interval = config.get("poll_interval_seconds")
+    if isinstance(interval, int | float) and not isinstance(interval, bool) and interval <= 0:
+        raise _error(
+            source, "run_monitoring.poll_interval_seconds", f"must be above 0; got {interval!r}."
+        )
+    return config
 
 
 def _check_postgres(source: str, path: str, config: dict[str, Any]) -> None:
@@ -261,9 +355,12 @@ def parse_instance_config(document: Any, source: str = "instance config") -> Ins
             "and schedule_storage, not both.",
         )
     parts = {
-        key: _parse_part(source, key, value) for key, value in document.items() if value is not None
+        key: _parse_part(source, key, value)
+        for key, value in document.items()
+        if value is not None and key in PARTS
     }
-    return InstanceConfig(source, dict(document), parts)
+    monitoring = _parse_run_monitoring(source, document.get("run_monitoring"))
+    return InstanceConfig(source, dict(document), parts, monitoring)
 
 
 def resolve_env_values(value: Any, path: str, source: str) -> Any:

@@ -44,6 +44,9 @@ from kubedag.storage.records import (
 
 if TYPE_CHECKING:
     from kubedag.compute_logs.manager import ComputeLogManager
+    from kubedag.runs.coordinators import RunCoordinator
+    from kubedag.runs.launchers.base import RunLauncher
+    from kubedag.runs.monitoring import RunMonitoringSettings
     from kubedag.storage.event_writer import BufferedEventWriter
     from kubedag.storage.sql.database import Database
     from kubedag.storage.sql.migration import MigrationResult
@@ -116,6 +119,9 @@ class Instance:
         config: InstanceConfig | None = None,
         databases: Sequence[Database] = (),
         storage_description: str | None = None,
+        run_coordinator: RunCoordinator | None = None,
+        run_launcher: RunLauncher | None = None,
+        run_monitoring: RunMonitoringSettings | None = None,
     ) -> None:
         from kubedag.storage.memory import InMemoryScheduleStorage
 
@@ -132,6 +138,12 @@ class Instance:
         self._owns_directory = False
         self._storage_directory: str | None = None
         self.home = root_directory
+        self._run_coordinator = run_coordinator
+        self._run_launcher = run_launcher
+        self._run_monitoring = run_monitoring
+        for part in (run_coordinator, run_launcher):
+            if part is not None:
+                part.register_instance(self)
 
     # -- construction ---------------------------------------------------------------------------
     @staticmethod
@@ -180,6 +192,9 @@ class Instance:
         `kubedag instance migrate`, which exists to fix an out-of-date schema."""
         from kubedag.instance.components import (
             build_compute_log_manager,
+            build_run_coordinator,
+            build_run_launcher,
+            build_run_monitoring,
             build_storages,
             local_artifact_directory,
         )
@@ -204,6 +219,9 @@ class Instance:
                 config=config,
                 databases=storages.databases,
                 storage_description=storages.describe(),
+                run_coordinator=build_run_coordinator(config),
+                run_launcher=build_run_launcher(config),
+                run_monitoring=build_run_monitoring(config),
             )
         except BaseException:
             for database in storages.databases:
@@ -251,10 +269,42 @@ class Instance:
             self._storage_directory = path
         return self._storage_directory
 
+    @property
+    def run_coordinator(self) -> RunCoordinator:
+        """Decides when a submitted run launches (`run_coordinator`; default: at once)."""
+        if self._run_coordinator is None:
+            from kubedag.runs.coordinators import DefaultRunCoordinator
+
+            self._run_coordinator = DefaultRunCoordinator()
+            self._run_coordinator.register_instance(self)
+        return self._run_coordinator
+
+    @property
+    def run_launcher(self) -> RunLauncher:
+        """Starts run workers (`run_launcher`; default: local processes)."""
+        if self._run_launcher is None:
+            from kubedag.runs.launchers.local_process import LocalProcessRunLauncher
+
+            self._run_launcher = LocalProcessRunLauncher()
+            self._run_launcher.register_instance(self)
+        return self._run_launcher
+
+    @property
+    def run_monitoring(self) -> RunMonitoringSettings:
+        """The `run_monitoring` settings (defaults when not configured)."""
+        if self._run_monitoring is None:
+            from kubedag.runs.monitoring import RunMonitoringSettings
+
+            self._run_monitoring = RunMonitoringSettings()
+        return self._run_monitoring
+
     def dispose(self) -> None:
         if self._disposed:
             return
         self._disposed = True
+        for part in (self._run_coordinator, self._run_launcher):
+            if part is not None:
+                part.dispose()
         if self._compute_log_manager is not None:
             self._compute_log_manager.dispose()
         for database in self.databases:
@@ -328,7 +378,37 @@ class Instance:
         return self.run_storage.add_run(run)
 
     def update_run_status(self, run_id: str, status: RunStatus) -> Run:
+        """Move a run to `status`; a change the transitions table forbids raises
+        `RunStatusTransitionError` (`kubedag.runs.transitions`)."""
         return self.run_storage.update_run_status(run_id, status)
+
+    # -- launching and stopping runs (see docs/run-lifecycle.md) --------------------------------
+    def submit_run(self, run_id: str) -> Run:
+        """Hand a NOT_STARTED run to the run coordinator: launched at once (default) or queued
+        for `kubedag daemon` (queued). Returns the run as it is now."""
+        from kubedag.runs.coordinators import SubmitRunContext
+        from kubedag.runs.lifecycle import get_run
+
+        return self.run_coordinator.submit_run(SubmitRunContext(get_run(self, run_id), self))
+
+    def launch_run(self, run_id: str) -> Run:
+        """Move a NOT_STARTED or QUEUED run to STARTING and start its worker through the run
+        launcher; if the launcher fails, the run ends FAILURE and `RunLaunchError` is raised."""
+        from kubedag.runs.lifecycle import launch_run
+
+        return launch_run(self, run_id)
+
+    def resume_run(self, run_id: str, reason: str = "its worker died") -> Run:
+        """Start a new worker for a STARTED run whose worker is gone (the run monitor does this
+        up to `run_monitoring.max_resume_run_attempts` times)."""
+        from kubedag.runs.lifecycle import resume_run
+
+        return resume_run(self, run_id, reason)
+
+    def terminate_run(self, run_id: str) -> bool:
+        """Cancel a run: CANCELED at once if it has no worker yet (NOT_STARTED, QUEUED),
+        otherwise CANCELING while its worker stops, then CANCELED. False if it had finished."""
+        return self.run_coordinator.cancel_run(run_id)
 
     def get_run_by_id(self, run_id: str) -> Run | None:
         return self.run_storage.get_run_by_id(run_id)

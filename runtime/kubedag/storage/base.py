@@ -13,11 +13,13 @@ own through the instance configuration's `{module, class, config}` form by subcl
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from kubedag.definitions.asset_key import AssetKey
+from kubedag.errors import RunStatusTransitionError
 from kubedag.execution.events import EventLogEntry, EventType
 from kubedag.runs.run import Run, RunStatus
+from kubedag.runs.transitions import next_status
 from kubedag.storage.records import (
     AssetRecord,
     DaemonHeartbeat,
@@ -31,6 +33,11 @@ from kubedag.storage.records import (
     TickStatus,
 )
 
+# (queued runs oldest first, runs in progress) -> ids of the queued runs to launch now.
+ChooseRunsToLaunch = Callable[[Sequence[Run], Sequence[Run]], Sequence[str]]
+
+_STATUS_RACE_ATTEMPTS = 5
+
 
 class RunStorage(ABC):
     """Runs, their status and tags; plus the instance's key-value table and daemon heartbeats."""
@@ -40,11 +47,50 @@ class RunStorage(ABC):
         """Store a new run; a run id that exists already is an error."""
 
     @abstractmethod
+    def try_update_run_status(
+        self,
+        run_id: str,
+        to_status: RunStatus,
+        from_statuses: Iterable[RunStatus] | None = None,
+        timestamp: float | None = None,
+    ) -> Run | None:
+        """Compare-and-set: move the run to `to_status` only if its status is one of
+        `from_statuses` (default: every status the transitions table allows before
+        `to_status`), atomically. Returns the changed run, or None when its status was another
+        one (someone else changed it first). A missing run is a `KeyError`; asking for a change
+        the table forbids is a `RunStatusTransitionError`.
+
+        The first STARTED sets the run's start time, a finished status its end time."""
+
     def update_run_status(
         self, run_id: str, status: RunStatus, timestamp: float | None = None
     ) -> Run:
-        """Move a run to `status`; the first STARTED sets its start time, a finished status its
-        end time."""
+        """Move a run to `status` from whatever it is now, if the transitions table allows it;
+        a forbidden change raises `RunStatusTransitionError` naming both statuses."""
+        for _ in range(_STATUS_RACE_ATTEMPTS):
+            updated = self.try_update_run_status(run_id, status, None, timestamp)
+            if updated is not None:
+                return updated
+            current = self.get_run_by_id(run_id)
+            if current is None:
+                raise KeyError(f"No run with id {run_id}.")
+            next_status(current.status, status)  # raises: the change is forbidden from there
+            # Allowed from the status we read now: it changed between the two statements.
+        raise RunStatusTransitionError(
+            f"Run {run_id}: its status kept changing while it was being set to {status.value}.",
+            requested=status,
+        )
+
+    @abstractmethod
+    def claim_queued_runs(self, choose: ChooseRunsToLaunch) -> list[Run]:
+        """Move the queued runs that `choose` picks to STARTING, as one exclusive step.
+
+        `choose(queued, in_progress)` gets every QUEUED run (oldest first) and every run in
+        progress (STARTING, STARTED, CANCELING) and returns the ids of the queued runs to launch.
+        Reading both, choosing and moving the chosen runs QUEUED → STARTING happen while holding
+        a lock that every other caller of this method waits for (a database lock for SQL
+        storages), so two dequeuers running at once can neither launch a run twice nor exceed
+        a limit that `choose` enforces. Returns the runs it moved."""
 
     @abstractmethod
     def get_run_records(
@@ -71,6 +117,10 @@ class RunStorage(ABC):
 
     @abstractmethod
     def kvs_set(self, pairs: Mapping[str, str]) -> None: ...
+
+    @abstractmethod
+    def kvs_delete(self, keys: Iterable[str]) -> None:
+        """Remove keys (missing ones are ignored)."""
 
     @abstractmethod
     def add_daemon_heartbeat(self, heartbeat: DaemonHeartbeat) -> None: ...

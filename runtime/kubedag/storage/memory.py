@@ -14,7 +14,8 @@ from dataclasses import replace
 from kubedag.definitions.asset_key import AssetKey
 from kubedag.execution.events import EventLogEntry, EventType
 from kubedag.runs.run import Run, RunStatus
-from kubedag.storage.base import EventLogStorage, RunStorage, ScheduleStorage
+from kubedag.runs.transitions import IN_PROGRESS_STATUSES, checked_predecessors
+from kubedag.storage.base import ChooseRunsToLaunch, EventLogStorage, RunStorage, ScheduleStorage
 from kubedag.storage.records import (
     AssetEntry,
     AssetRecord,
@@ -101,21 +102,43 @@ class InMemoryRunStorage(RunStorage):
             self._next_id += 1
         return run
 
-    def update_run_status(
-        self, run_id: str, status: RunStatus, timestamp: float | None = None
-    ) -> Run:
+    def try_update_run_status(
+        self,
+        run_id: str,
+        to_status: RunStatus,
+        from_statuses: Iterable[RunStatus] | None = None,
+        timestamp: float | None = None,
+    ) -> Run | None:
+        allowed = checked_predecessors(to_status, from_statuses)
         with self._lock:
             record = self._records.get(run_id)
             if record is None:
                 raise KeyError(f"No run with id {run_id}.")
-            now = timestamp or time.time()
-            start = record.start_time or (now if status is RunStatus.STARTED else None)
-            end = now if status.is_finished else record.end_time
-            run = record.run.with_status(status)
-            self._records[run_id] = replace(
-                record, run=run, update_timestamp=now, start_time=start, end_time=end
-            )
+            if record.run.status not in allowed:
+                return None
+            return self._set_status(record, to_status, timestamp)
+
+    def _set_status(self, record: RunRecord, status: RunStatus, timestamp: float | None) -> Run:
+        now = timestamp or time.time()
+        start = record.start_time or (now if status is RunStatus.STARTED else None)
+        end = now if status.is_finished else record.end_time
+        run = record.run.with_status(status)
+        self._records[run.run_id] = replace(
+            record, run=run, update_timestamp=now, start_time=start, end_time=end
+        )
         return run
+
+    def claim_queued_runs(self, choose: ChooseRunsToLaunch) -> list[Run]:
+        with self._lock:
+            ordered = sorted(self._records.values(), key=lambda r: r.storage_id)
+            queued = [r.run for r in ordered if r.run.status is RunStatus.QUEUED]
+            in_progress = [r.run for r in ordered if r.run.status in IN_PROGRESS_STATUSES]
+            chosen = set(choose(queued, in_progress))
+            return [
+                self._set_status(self._records[run.run_id], RunStatus.STARTING, None)
+                for run in queued
+                if run.run_id in chosen
+            ]
 
     def get_run_records(
         self,
@@ -159,6 +182,11 @@ class InMemoryRunStorage(RunStorage):
     def kvs_set(self, pairs: Mapping[str, str]) -> None:
         with self._lock:
             self._kvs.update(pairs)
+
+    def kvs_delete(self, keys: Iterable[str]) -> None:
+        with self._lock:
+            for key in keys:
+                self._kvs.pop(key, None)
 
     def add_daemon_heartbeat(self, heartbeat: DaemonHeartbeat) -> None:
         with self._lock:

@@ -328,3 +328,31 @@ def test_importing_compute_logs_does_not_import_boto3() -> None:
         "assert not loaded, loaded"
     )
     subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ})
+
+
+def test_a_forked_process_uploads_with_a_client_of_its_own(
+    make_manager: MakeManager, server_client: Any, s3_bucket: str
+) -> None:
+    manager = make_manager()
+    with manager.capture("run-parent", "step"):
+        print("from the parent")
+    parent_client = manager._client()
+    manager._client_lock.acquire()  # a parent thread holds the lock at the moment of the fork
+    try:
+        pid = os.fork()
+        if pid == 0:  # the child: what the multiprocess executor does first after forking
+            code = 1
+            try:
+                manager.after_fork()
+                with manager.capture("run-child", "step"):
+                    print("from the child")
+                code = 0 if manager._client() is not parent_client else 3
+            finally:
+                os._exit(code)
+    finally:
+        manager._client_lock.release()
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    keys = object_keys(server_client, s3_bucket)
+    for run_id in ("run-parent", "run-child"):
+        assert manager.object_key(run_id, "step", "stdout") in keys

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Sequence
 
 import pytest
 
 import kubedag as dg
+from kubedag.errors import RunStatusTransitionError
+from kubedag.storage.memory import InMemoryRunStorage
 from kubedag.storage.records import DaemonHeartbeat, RunsFilter
 
 
@@ -141,3 +145,120 @@ def test_daemon_heartbeats_keep_the_latest_per_daemon(instance: dg.Instance) -> 
     beats = instance.get_daemon_heartbeats()
     assert beats["SCHEDULER"] == DaemonHeartbeat("SCHEDULER", "p2", 20.0, ("boom",))
     assert beats["SENSOR"].timestamp == 15.0
+
+
+# -- status changes follow the transitions table, as compare-and-set ----------------------------
+def test_a_forbidden_status_change_is_refused_and_names_both_statuses(
+    instance: dg.Instance,
+) -> None:
+    run = instance.create_run(job_name="job")
+    instance.update_run_status(run.run_id, dg.RunStatus.STARTED)
+    instance.update_run_status(run.run_id, dg.RunStatus.SUCCESS)
+    with pytest.raises(RunStatusTransitionError, match="from SUCCESS to STARTED"):
+        instance.update_run_status(run.run_id, dg.RunStatus.STARTED)
+    queued = instance.create_run(job_name="job", status=dg.RunStatus.QUEUED)
+    with pytest.raises(RunStatusTransitionError, match="QUEUED to SUCCESS"):
+        instance.update_run_status(queued.run_id, dg.RunStatus.SUCCESS)
+    assert instance.get_run_by_id(queued.run_id).status is dg.RunStatus.QUEUED  # type: ignore[union-attr]
+    with pytest.raises(KeyError):
+        instance.update_run_status("missing", dg.RunStatus.STARTED)
+
+
+def test_compare_and_set_changes_only_from_the_given_statuses(instance: dg.Instance) -> None:
+    storage = instance.run_storage
+    run = instance.create_run(job_name="job", status=dg.RunStatus.QUEUED)
+    assert (
+        storage.try_update_run_status(run.run_id, dg.RunStatus.CANCELED, [dg.RunStatus.NOT_STARTED])
+        is None
+    )
+    claimed = storage.try_update_run_status(
+        run.run_id, dg.RunStatus.STARTING, [dg.RunStatus.QUEUED]
+    )
+    assert claimed is not None and claimed.status is dg.RunStatus.STARTING
+    # Lost: it is no longer QUEUED.
+    assert (
+        storage.try_update_run_status(run.run_id, dg.RunStatus.STARTING, [dg.RunStatus.QUEUED])
+        is None
+    )
+    with pytest.raises(RunStatusTransitionError):  # asking for a forbidden change is a mistake
+        storage.try_update_run_status(run.run_id, dg.RunStatus.SUCCESS, [dg.RunStatus.QUEUED])
+    with pytest.raises(KeyError):
+        storage.try_update_run_status("missing", dg.RunStatus.STARTING)
+    record = instance.get_run_record_by_id(run.run_id)
+    assert record is not None and record.run.status is dg.RunStatus.STARTING
+
+
+def test_two_racing_status_changes_have_exactly_one_winner(
+    instance: dg.Instance, instance_config: dict[str, object]
+) -> None:
+    """A cancel racing a dequeue, many times, each racer with its own connection: one wins."""
+    shared = instance.run_storage  # the in-memory storage lives in this one object
+    others = [
+        dg.Instance.from_config(instance_config["document"], home=str(instance_config["home"]))  # type: ignore[arg-type]
+        for _ in range(2)
+    ]
+    racers = (
+        [shared, shared]
+        if isinstance(shared, InMemoryRunStorage)
+        else [o.run_storage for o in others]
+    )
+    targets = (dg.RunStatus.STARTING, dg.RunStatus.CANCELED)
+
+    def race(
+        index: int, run_id: str, barrier: threading.Barrier, results: list[dg.Run | None]
+    ) -> None:
+        barrier.wait()
+        results[index] = racers[index].try_update_run_status(
+            run_id, targets[index], [dg.RunStatus.QUEUED]
+        )
+
+    try:
+        for _ in range(20):
+            run = instance.create_run(job_name="job", status=dg.RunStatus.QUEUED)
+            barrier = threading.Barrier(2)
+            results: list[dg.Run | None] = [None, None]
+            threads = [
+                threading.Thread(target=race, args=(i, run.run_id, barrier, results))
+                for i in range(2)
+            ]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(30)
+            winners = [r for r in results if r is not None]
+            assert len(winners) == 1
+            final = instance.get_run_by_id(run.run_id)
+            assert final is not None and final.status is winners[0].status
+    finally:
+        for other in others:
+            other.dispose()
+
+
+def test_claiming_queued_runs_moves_what_was_chosen_and_nothing_else(
+    instance: dg.Instance,
+) -> None:
+    queued = [instance.create_run(job_name="job", status=dg.RunStatus.QUEUED) for _ in range(3)]
+    running = instance.create_run(job_name="job", status=dg.RunStatus.STARTED)
+    instance.create_run(job_name="job")  # NOT_STARTED: neither queued nor in progress
+    seen: dict[str, list[str]] = {}
+
+    def choose(waiting: Sequence[dg.Run], in_progress: Sequence[dg.Run]) -> list[str]:
+        seen["queued"] = [r.run_id for r in waiting]
+        seen["in_progress"] = [r.run_id for r in in_progress]
+        return [waiting[2].run_id, waiting[0].run_id, "not-a-queued-run"]
+
+    claimed = instance.run_storage.claim_queued_runs(choose)
+    assert seen == {"queued": [r.run_id for r in queued], "in_progress": [running.run_id]}
+    assert [r.run_id for r in claimed] == [queued[0].run_id, queued[2].run_id]
+    assert all(r.status is dg.RunStatus.STARTING for r in claimed)
+    assert instance.get_run_by_id(queued[1].run_id).status is dg.RunStatus.QUEUED  # type: ignore[union-attr]
+    assert instance.run_storage.claim_queued_runs(lambda q, p: [r.run_id for r in q]) == [
+        instance.get_run_by_id(queued[1].run_id)
+    ]
+
+
+def test_key_value_entries_can_be_deleted(instance: dg.Instance) -> None:
+    instance.kvs_set({"a": "1", "b": "2"})
+    instance.run_storage.kvs_delete(["a", "missing"])
+    instance.run_storage.kvs_delete([])
+    assert instance.kvs_get(["a", "b"]) == {"b": "2"}

@@ -7,12 +7,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Connection, Select, delete, func, select, update
+from sqlalchemy import Connection, Select, delete, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from kubedag.runs.run import Run, RunStatus
+from kubedag.runs.transitions import IN_PROGRESS_STATUSES, checked_predecessors
 from kubedag.storage import serialization
-from kubedag.storage.base import RunStorage
+from kubedag.storage.base import ChooseRunsToLaunch, RunStorage
 from kubedag.storage.records import DaemonHeartbeat, RunRecord, RunsFilter, to_timestamp
 from kubedag.storage.sql.database import Database
 from kubedag.storage.sql.dialect import upsert
@@ -63,6 +64,20 @@ def _filtered(query: Select[Any], filters: RunsFilter | None) -> Select[Any]:
     return query
 
 
+def _status_values(status: RunStatus, timestamp: float | None) -> dict[str, Any]:
+    now = timestamp or time.time()
+    values: dict[str, Any] = {"status": status.value, "update_timestamp": now}
+    if status is RunStatus.STARTED:
+        values["start_time"] = func.coalesce(runs.c.start_time, now)
+    if status.is_finished:
+        values["end_time"] = now
+    return values
+
+
+# The PostgreSQL advisory lock that serializes dequeuers (any constant shared by all of them).
+_DEQUEUE_LOCK = 0x6B646471  # "kddq"
+
+
 class SqlRunStorage(RunStorage):
     def __init__(self, database: Database) -> None:
         self.database = database
@@ -96,26 +111,69 @@ class SqlRunStorage(RunStorage):
             raise ValueError(f"A run with id {run.run_id} already exists.") from None
         return run
 
-    def update_run_status(
-        self, run_id: str, status: RunStatus, timestamp: float | None = None
-    ) -> Run:
-        now = timestamp or time.time()
-        values: dict[str, Any] = {"status": status.value, "update_timestamp": now}
-        if status is RunStatus.STARTED:
-            values["start_time"] = func.coalesce(runs.c.start_time, now)
-        if status.is_finished:
-            values["end_time"] = now
+    def try_update_run_status(
+        self,
+        run_id: str,
+        to_status: RunStatus,
+        from_statuses: Iterable[RunStatus] | None = None,
+        timestamp: float | None = None,
+    ) -> Run | None:
+        allowed = [status.value for status in checked_predecessors(to_status, from_statuses)]
+        values = _status_values(to_status, timestamp)
 
-        def change(conn: Connection) -> Run:
-            conn.execute(update(runs).where(runs.c.run_id == run_id).values(**values))
+        def change(conn: Connection) -> Run | None:
+            # On PostgreSQL a concurrent UPDATE of the row makes this one wait, then re-check
+            # the WHERE clause against the committed row: exactly one of two racers matches.
+            changed = conn.execute(
+                update(runs)
+                .where(runs.c.run_id == run_id, runs.c.status.in_(allowed))
+                .values(**values)
+            ).rowcount
             row = conn.execute(
                 select(runs.c.run_body, runs.c.status).where(runs.c.run_id == run_id)
             ).first()
             if row is None:
                 raise KeyError(f"No run with id {run_id}.")
+            if not changed:
+                return None
             return serialization.deserialize_run(row.run_body, row.status)
 
         return self.database.write(change)
+
+    def claim_queued_runs(self, choose: ChooseRunsToLaunch) -> list[Run]:
+        wanted = [RunStatus.QUEUED.value, *(s.value for s in IN_PROGRESS_STATUSES)]
+        query = (
+            select(runs.c.run_body, runs.c.status)
+            .where(runs.c.status.in_(wanted))
+            .order_by(runs.c.id.asc())
+        )
+
+        def claim(conn: Connection) -> list[Run]:
+            if self.database.is_postgres:
+                # Held until this transaction ends; SQLite's BEGIN IMMEDIATE already excludes
+                # every other writer.
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _DEQUEUE_LOCK})
+            found = [
+                serialization.deserialize_run(r.run_body, r.status) for r in conn.execute(query)
+            ]
+            queued = [run for run in found if run.status is RunStatus.QUEUED]
+            in_progress = [run for run in found if run.status is not RunStatus.QUEUED]
+            chosen = set(choose(queued, in_progress))
+            values = _status_values(RunStatus.STARTING, None)
+            claimed = []
+            for run in queued:
+                if run.run_id not in chosen:
+                    continue
+                changed = conn.execute(
+                    update(runs)
+                    .where(runs.c.run_id == run.run_id, runs.c.status == RunStatus.QUEUED.value)
+                    .values(**values)
+                ).rowcount
+                if changed:  # not canceled since it was read
+                    claimed.append(run.with_status(RunStatus.STARTING))
+            return claimed
+
+        return self.database.write(claim)
 
     def get_run_records(
         self,
@@ -186,6 +244,11 @@ class SqlRunStorage(RunStorage):
     def kvs_set(self, pairs: Mapping[str, str]) -> None:
         rows = [{"key": k, "value": v} for k, v in pairs.items()]
         self.database.write(lambda conn: upsert(conn, kvs, rows, ["key"], ["value"]))
+
+    def kvs_delete(self, keys: Iterable[str]) -> None:
+        doomed = list(keys)
+        if doomed:
+            self.database.write(lambda conn: conn.execute(delete(kvs).where(kvs.c.key.in_(doomed))))
 
     def add_daemon_heartbeat(self, heartbeat: DaemonHeartbeat) -> None:
         row = {

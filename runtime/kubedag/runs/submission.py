@@ -1,0 +1,76 @@
+"""Creating the record of a run that will be launched elsewhere: checked first, then stored.
+
+A launched run is executed later, by a run worker in another process or pod, so everything that
+can be wrong without running user code (run config, resources, environment variables, the
+partition) is checked here, before the record exists: a mistake is an error for whoever asked,
+not a run that fails after a pod started. The record carries the code location, so the worker
+knows what to import; the CLI and (later) the operator both create runs through this function.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from kubedag.definitions.job import JobDefinition
+from kubedag.execution.executor_selection import check_run_requirements
+from kubedag.execution.run import PARTITION_TAG, _storable_run_config, prepare_run
+from kubedag.runs.run import Run
+
+
+def code_location_for(
+    *,
+    python_file: str | None = None,
+    module_name: str | None = None,
+    attribute: str | None = None,
+    working_directory: str | None = None,
+) -> dict[str, str]:
+    """The `code_location` a run records: an absolute file path, or a module and the directory
+    it is imported from (a worker started elsewhere has another current directory)."""
+    location: dict[str, str] = {}
+    if python_file is not None:
+        location["python_file"] = os.path.abspath(python_file)
+    if module_name is not None:
+        location["module_name"] = module_name
+        location["working_directory"] = os.path.abspath(working_directory or os.getcwd())
+    if attribute is not None:
+        location["attribute"] = attribute
+    return location
+
+
+def create_run_for_job(
+    instance: Any,
+    job: JobDefinition,
+    *,
+    code_location: Mapping[str, str],
+    run_config: Any = None,
+    tags: Mapping[str, str] | None = None,
+    partition_key: str | None = None,
+) -> Run:
+    """Check a run of `job`, then store its record (NOT_STARTED) with where its code is.
+
+    Raises the check's `KubedagError` (naming the field and the fix) and stores nothing when
+    the run could not work."""
+    prepared = prepare_run(
+        job,
+        run_config=run_config,
+        instance=instance,
+        partition_key=partition_key,
+        use_job_executor=True,  # the worker runs it with the job's executor: check that too
+    )
+    check_run_requirements(
+        prepared.executor, Run(job.name, code_location=dict(code_location)), instance
+    )
+    run_tags = {**job.run_tags, **(tags or {})}
+    if partition_key is not None:
+        run_tags[PARTITION_TAG] = partition_key
+    created: Run = instance.create_run(
+        job_name=job.name,
+        run_config=_storable_run_config(prepared.config.raw),
+        tags=run_tags,
+        asset_selection=job.selection.asset_keys if job.selection is not None else None,
+        partition=partition_key,
+        code_location=dict(code_location),
+    )
+    return created
