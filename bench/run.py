@@ -101,6 +101,8 @@ METRICS = (
     ),
     Metric("eventlog_sqlite", "us_per_event", "run event log, SQLite", "us/event", None, 1, 48.0),
     Metric("eventlog_postgres", "us_per_event", "run event log, PG", "us/event", None, 1),
+    Metric("queue_sqlite", "runs_per_s", "queue: runs dequeued, SQLite", "runs/s", None, 1),
+    Metric("queue_postgres", "runs_per_s", "queue: runs dequeued, PG", "runs/s", None, 1),
     Metric(
         "fanout_multiprocess",
         "ms_per_step",

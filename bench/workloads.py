@@ -55,6 +55,10 @@ EVENTLOG_READS = 5
 # fanout_multiprocess: steps at once, and runs measured per system (the reference takes minutes
 # a run: a fresh interpreter per step).
 MULTIPROCESS_CONCURRENCY = 2
+QUEUE_RUNS = 500  # runs submitted to the queued coordinator, then dequeued
+QUEUE_MAX_CONCURRENT = 10
+QUEUE_TAGGED_EVERY = 5  # every 5th run carries db=warehouse, limited to 2 at a time
+QUEUE_TAG_LIMIT = 2
 MULTIPROCESS_RUNS = {"kubedag": REPETITIONS, "dagster": 1}
 # The reference rebuilds the job in each step's process by importing this file, so the system
 # to build it with travels in the environment.
@@ -379,6 +383,62 @@ def storage_eventlog(dg: ModuleType, system: str, storage: Storage) -> Figures:
     }
 
 
+def storage_queue(dg: ModuleType, system: str, storage: Storage) -> Figures:
+    """Runs dequeued per second by the queued coordinator's dequeuer, with limits: QUEUE_RUNS
+    runs submitted (QUEUED), then `dequeue_runs` iterations until every run was launched, under
+    max_concurrent_runs QUEUE_MAX_CONCURRENT and a tag limit on every QUEUE_TAGGED_EVERY-th run.
+    The launcher finishes each run at once, so a run's slot frees as soon as it is launched."""
+    if system != "kubedag":
+        raise Skipped("kubedag only: the reference's queue needs a code-location server")
+    from kubedag.runs.dequeuer import dequeue_runs
+
+    document: dict[str, Any] = {
+        "run_coordinator": {
+            "queued": {
+                "max_concurrent_runs": QUEUE_MAX_CONCURRENT,
+                "tag_concurrency_limits": [
+                    {"key": "db", "value": "warehouse", "limit": QUEUE_TAG_LIMIT}
+                ],
+            }
+        },
+        "run_launcher": {"module": "instant_launcher", "class": "InstantRunLauncher"},
+    }
+    if storage.backend == "postgres":
+        document["storage"] = {"postgres": {"postgres_url": storage.postgres_url}}
+    home = tempfile.mkdtemp(prefix=f"bench-queue-{storage.backend}-")
+    instance = dg.Instance.from_config(document, home=home)
+    try:
+        start = time.perf_counter()
+        for index in range(QUEUE_RUNS):
+            tags = {"db": "warehouse"} if index % QUEUE_TAGGED_EVERY == 0 else {}
+            run = instance.create_run(job_name="queued_job", tags=tags)
+            instance.submit_run(run.run_id)
+        submit_s = time.perf_counter() - start
+        limits = instance.run_coordinator.limits
+        launched, iterations = 0, 0
+        start = time.perf_counter()
+        while launched < QUEUE_RUNS:
+            batch = dequeue_runs(instance, limits)
+            if not batch:
+                raise RuntimeError("the dequeuer launched nothing while runs were queued")
+            launched += len(batch)
+            iterations += 1
+        dequeue_s = time.perf_counter() - start
+        done = instance.get_runs_count(dg.RunsFilter(statuses=[dg.RunStatus.SUCCESS]))
+        if done != QUEUE_RUNS:
+            raise RuntimeError(f"{done} of {QUEUE_RUNS} queued runs finished")
+    finally:
+        dispose(instance)
+        shutil.rmtree(home, ignore_errors=True)
+    return {
+        "runs_per_s": QUEUE_RUNS / dequeue_s,
+        "runs": QUEUE_RUNS,
+        "dequeue_iterations": iterations,
+        "submit_ms_per_run": submit_s * 1000 / QUEUE_RUNS,
+        "max_concurrent_runs": QUEUE_MAX_CONCURRENT,
+    }
+
+
 StorageWorkload = Callable[[ModuleType, str, Storage, "argparse.Namespace"], Figures]
 
 STORAGE_WORKLOADS: dict[str, StorageWorkload] = {
@@ -389,6 +449,7 @@ STORAGE_WORKLOADS: dict[str, StorageWorkload] = {
     "latest": lambda dg, system, storage, _: storage_latest(dg, system, storage),
     "latest_batch": lambda dg, system, storage, _: storage_latest_batch(dg, system, storage),
     "eventlog": lambda dg, system, storage, _: storage_eventlog(dg, system, storage),
+    "queue": lambda dg, system, storage, _: storage_queue(dg, system, storage),
 }
 
 
