@@ -26,7 +26,12 @@ if TYPE_CHECKING:
     from kubedag.storage.sql.database import Database
 
 # Every revision in order; a test checks this against the alembic scripts in `migrations/`.
-REVISIONS: tuple[str, ...] = ("0001_initial", "0002_automation", "0003_partial_event_indexes")
+REVISIONS: tuple[str, ...] = (
+    "0001_initial",
+    "0002_automation",
+    "0003_partial_event_indexes",
+    "0004_automation_runs",
+)
 HEAD = REVISIONS[-1]
 VERSION_TABLE = "kubedag_schema_version"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"

@@ -50,7 +50,11 @@ runs = Table(
     Column("update_timestamp", Float, nullable=False),
     Column("start_time", Float),
     Column("end_time", Float),
+    # Revision 0004: the deterministic key of an automation-created run (schedule tick, sensor
+    # run key, backfill partition); unique, so creating the same run twice is a no-op.
+    Column("idempotency_key", String(512)),
     Index("idx_runs_status", "status", "id"),
+    Index("uq_runs_idempotency_key", "idempotency_key", unique=True),
     Index("idx_runs_job_name", "job_name", "id"),
     Index("idx_runs_create_timestamp", "create_timestamp"),
     Index("idx_runs_update_timestamp", "update_timestamp"),
@@ -177,4 +181,16 @@ daemon_heartbeats = Table(
     Column("daemon_id", String(255), nullable=False),
     Column("timestamp", Float, nullable=False),
     Column("body", Text),
+)
+
+# -- added by revision 0004 (automation runs) ----------------------------------------------------
+backfills = Table(
+    "backfills",
+    metadata,
+    Column("backfill_id", String(64), primary_key=True),
+    Column("status", String(32), nullable=False),
+    Column("create_timestamp", Float, nullable=False),
+    Column("update_timestamp", Float, nullable=False),
+    Column("body", Text, nullable=False),
+    Index("idx_backfills_status", "status", "create_timestamp"),
 )
