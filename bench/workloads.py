@@ -55,6 +55,9 @@ EVENTLOG_READS = 5
 # fanout_multiprocess: steps at once, and runs measured per system (the reference takes minutes
 # a run: a fresh interpreter per step).
 MULTIPROCESS_CONCURRENCY = 2
+SCHEDULE_COUNT = 1_000  # schedule_ticks: schedules ticked over one simulated day
+AUTOMATED_ASSETS = 1_000  # automation_conditions: assets in the graph,
+AUTOMATED_ROOTS = 50  # of which roots without a condition
 QUEUE_RUNS = 500  # runs submitted to the queued coordinator, then dequeued
 QUEUE_MAX_CONCURRENT = 10
 QUEUE_TAGGED_EVERY = 5  # every 5th run carries db=warehouse, limited to 2 at a time
@@ -209,6 +212,152 @@ def workload_memory(dg: ModuleType, system: str) -> Figures:
     """Peak RSS of this process after importing the system and materializing the chain."""
     time_materialize(dg, system, build_chain(dg, CHAIN_LENGTH, "a"))
     return {"peak_mib": peak_rss_mib()}
+
+
+def workload_partition_keys(dg: ModuleType, system: str) -> Figures:
+    """`get_partition_keys()` of an hourly definition with exactly 100,000 complete windows: the
+    first call (nothing computed yet) and the median of 5 later calls at the same time."""
+    from datetime import UTC, datetime, timedelta
+
+    count = 100_000
+    partitions_def = dg.HourlyPartitionsDefinition(start_date="2010-01-01-00:00")
+    now = datetime(2010, 1, 1, tzinfo=UTC) + timedelta(hours=count)
+    started = time.perf_counter()
+    keys = partitions_def.get_partition_keys(current_time=now)
+    first = time.perf_counter() - started
+    assert len(keys) == count, len(keys)
+    later = []
+    for _ in range(5):
+        started = time.perf_counter()
+        partitions_def.get_partition_keys(current_time=now)
+        later.append(time.perf_counter() - started)
+    return {
+        "ms_per_call": first * 1000,
+        "ms_repeated_call": statistics.median(later) * 1000,
+        "keys": count,
+    }
+
+
+def build_schedules(dg: ModuleType, count: int) -> tuple[Any, list[Any]]:
+    """An asset, and `count` schedules of a job of it: hourly, every 15 minutes, daily and
+    every 6 hours on weekdays, in four time zones; every other one has a function that returns
+    a keyed request."""
+    asset = make_asset(dg, "scheduled", [])
+    job = dg.define_asset_job("scheduled_job", selection=[asset])
+    crons = ("{m} * * * *", "*/15 * * * *", "{m} {h} * * *", "{m} */6 * * 1-5")
+    zones = ("UTC", "America/New_York", "Europe/Berlin", "Asia/Kolkata")
+    schedules = []
+    for i in range(count):
+        cron = crons[i % len(crons)].format(m=i % 60, h=i % 24)
+        zone = zones[(i // len(crons)) % len(zones)]
+        if i % 2:
+
+            def requests(context: Any, i: int = i) -> Any:
+                moment = context.scheduled_execution_time
+                return dg.RunRequest(run_key=f"{i}-{moment:%Y%m%d%H%M}", tags={"n": str(i)})
+
+            decorate = dg.schedule(
+                name=f"s{i}", job=job, cron_schedule=cron, execution_timezone=zone
+            )
+            schedules.append(decorate(requests))
+        else:
+            schedules.append(
+                dg.ScheduleDefinition(
+                    name=f"s{i}",
+                    job=job,
+                    cron_schedule=cron,
+                    execution_timezone=zone,
+                    run_config={"ops": {}},
+                )
+            )
+    return asset, schedules
+
+
+def workload_schedule_ticks(dg: ModuleType, system: str) -> Figures:
+    """Every tick of SCHEDULE_COUNT schedules over one simulated day (10 March 2024, when New
+    York's clocks spring forward): the tick times (DST-aware cron arithmetic) and each tick's
+    evaluation into run requests, as the scheduler does them, without storage. Median of
+    REPETITIONS passes."""
+    if system != "kubedag":
+        raise Skipped(
+            "kubedag only: the reference iterates tick times with an internal function, not a "
+            "public API"
+        )
+    from datetime import UTC, datetime, timedelta
+
+    from kubedag.automation.schedules import (
+        ScheduleEvaluationContext,
+        evaluate_schedule,
+        schedule_ticks,
+    )
+
+    asset, schedules = build_schedules(dg, SCHEDULE_COUNT)
+    dg.Definitions(assets=[asset], schedules=schedules)
+    begin = datetime(2024, 3, 10, tzinfo=UTC) - timedelta(seconds=1)
+    end = begin + timedelta(days=1)
+    samples, ticks, requests = [], 0, 0
+    for _ in range(REPETITIONS):
+        ticks = requests = 0
+        start = time.perf_counter()
+        for schedule in schedules:
+            for tick in schedule_ticks(schedule, begin, end):
+                context = ScheduleEvaluationContext(tick, None, schedule.name)
+                requests += len(evaluate_schedule(schedule, context).run_requests)
+                ticks += 1
+        samples.append(time.perf_counter() - start)
+    total = statistics.median(samples)
+    return {
+        "total_ms": total * 1000,
+        "us_per_tick": total * 1e6 / ticks,
+        "samples_ms": [s * 1000 for s in samples],
+        "schedules": SCHEDULE_COUNT,
+        "ticks": ticks,
+        "run_requests": requests,
+    }
+
+
+def build_automated_graph(dg: ModuleType, count: int, roots: int) -> tuple[list[Any], list[Any]]:
+    """`count` assets: `roots` plain roots, then eager assets that each depend on one or two
+    earlier assets (a deterministic spread, so chains are up to tens of assets deep)."""
+    eager = dg.AutomationCondition.eager()
+    assets: list[Any] = [make_asset(dg, f"root{i}", []) for i in range(roots)]
+    for i in range(roots, count):
+        deps = [assets[(i * 7) % i], assets[i - 1 - (i % 3)]]
+        unique = list({id(d): d for d in deps}.values())
+        decorate = dg.asset(name=f"auto{i}", deps=unique, automation_condition=eager)
+        assets.append(decorate(lambda: None))
+    return assets, assets[:roots]
+
+
+def workload_automation_conditions(dg: ModuleType, system: str) -> Figures:
+    """One evaluation of AUTOMATED_ASSETS assets' automation conditions (`eager` on all but the
+    roots) with `evaluate_automation_conditions(defs=…, instance=…)`, right after the roots were
+    materialized on an ephemeral instance: reading the latest materializations and the runs in
+    progress, deciding, and grouping the requests into runs. Median of REPETITIONS evaluations,
+    each from no cursor; `ms_next` is a following evaluation from the first one's cursor."""
+    assets, roots = build_automated_graph(dg, AUTOMATED_ASSETS, AUTOMATED_ROOTS)
+    defs = dg.Definitions(assets=assets)
+    instance = ephemeral_instance(dg, system)
+    try:
+        dg.materialize(roots, instance=instance)
+        samples, requested, cursor = [], 0, None
+        for _ in range(REPETITIONS):
+            start = time.perf_counter()
+            result = dg.evaluate_automation_conditions(defs=defs, instance=instance)
+            samples.append(time.perf_counter() - start)
+            requested, cursor = result.total_requested, result.cursor
+        start = time.perf_counter()
+        dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=cursor)
+        following = time.perf_counter() - start
+    finally:
+        dispose(instance)
+    return {
+        "ms": statistics.median(samples) * 1000,
+        "samples_ms": [s * 1000 for s in samples],
+        "ms_next": following * 1000,
+        "assets": AUTOMATED_ASSETS,
+        "requested": requested,
+    }
 
 
 # -- storage workloads: a persistent instance in SQLite or PostgreSQL ---------------------------
@@ -542,6 +691,9 @@ WORKLOADS: dict[str, Callable[[ModuleType, str], Figures]] = {
     "fanout": workload_fanout,
     "one_op": workload_one_op,
     "memory": workload_memory,
+    "schedule_ticks": workload_schedule_ticks,
+    "automation_conditions": workload_automation_conditions,
+    "partition_keys": workload_partition_keys,
 }
 
 

@@ -2,8 +2,8 @@
 declarations only. Evaluating schedules and sensors (ticks, run requests) is tested where it is
 implemented, not here.
 
-`dg.build_schedule_from_partitioned_job` does not exist in kubedag yet, so that example is not
-here; `dg.SensorEvaluationContext` belongs to sensor evaluation, so the sensors below name it in
+`dg.build_schedule_from_partitioned_job` is tested with schedule evaluation
+(tests/runtime/automation); `dg.SensorEvaluationContext` belongs to sensor evaluation, so the sensors below name it in
 a string annotation, which Python does not evaluate.
 """
 

@@ -38,12 +38,14 @@ from typing import Any, TextIO
 
 from kubedag import __version__
 from kubedag.cli.assets import add_assets_commands
+from kubedag.cli.backfill import add_backfill_commands
 from kubedag.cli.exit_codes import EXIT_INTERRUPTED, EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE
 from kubedag.cli.instance_cmd import add_instance_commands, local_instance
 from kubedag.cli.job import add_job_commands
 from kubedag.cli.listing import format_definitions
 from kubedag.cli.logs import add_logs_command
 from kubedag.cli.runs import add_runs_commands
+from kubedag.cli.schedule_cmd import add_schedule_commands
 from kubedag.cli.summary import format_progress_line, format_run_summary
 from kubedag.cli.tables import hide_url_passwords
 from kubedag.cli.worker_cmd import add_worker_commands
@@ -116,6 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_logs_command(commands)
     add_instance_commands(commands)
     add_worker_commands(commands)
+    add_schedule_commands(commands)
+    add_backfill_commands(commands)
     return parser
 
 

@@ -4,8 +4,9 @@
   rarely do. It opens the instance from `KUBEDAG_INSTANCE_REF` (set by the launcher), else the
   local instance. Exit 0 once the run is finished, whatever its status; 1 when the worker could
   not execute the run (no such run, not its to execute); 2 when the instance cannot be opened.
-- `daemon` runs the queue's dequeuer and the run monitor (`kubedag.daemon`) on the local
-  instance until SIGTERM or Ctrl-C, and exits 0.
+- `daemon` runs the queue's dequeuer, the run monitor and, for the code locations of the
+  workspace (`$KUBEDAG_HOME/workspace.yaml`), the scheduler, sensors and declarative automation
+  (`kubedag.daemon`) on the local instance until SIGTERM or Ctrl-C, and exits 0.
 
 Both log to stderr.
 """
@@ -45,10 +46,12 @@ def add_worker_commands(commands: Any) -> None:
 
     daemon = commands.add_parser(
         "daemon",
-        help="run the run queue and run monitoring until stopped",
+        help="run the queue, run monitoring, schedules, sensors and automation until stopped",
         description=(
-            "Launch queued runs within the queued run coordinator's limits and monitor run "
-            "workers (run_monitoring), on the local instance, until SIGTERM or Ctrl-C."
+            "Launch queued runs within the queued run coordinator's limits, monitor run "
+            "workers (run_monitoring), and evaluate the schedules, sensors and automation "
+            "conditions of the workspace's code locations ($KUBEDAG_HOME/workspace.yaml, or "
+            "$KUBEDAG_WORKSPACE), on the local instance, until SIGTERM or Ctrl-C."
         ),
     )
     daemon.set_defaults(handler=run_daemon_command)

@@ -1,2 +1,2 @@
-"""`kubedag daemon`: local loops that drive the run queue and run monitoring (schedules and
-sensors join later). See `kubedag.daemon.daemon`."""
+"""`kubedag daemon`: local loops that drive the run queue, run monitoring, schedules, sensors,
+declarative automation and backfill statuses. See `kubedag.daemon.daemon`."""

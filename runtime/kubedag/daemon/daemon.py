@@ -14,6 +14,10 @@ Iterations are level-triggered: each reads the current state and acts on it, so 
 daemons (or a daemon and the operator) against one instance is safe (the dequeuer locks, status
 changes are compare-and-set), and a restarted daemon simply carries on.
 
+With a workspace (`$KUBEDAG_HOME/workspace.yaml`, see `kubedag.automation.workspace`) the
+daemon also runs the scheduler, the sensor loop and the automation loop over the workspace's code
+locations (`kubedag.automation.instigators`); without one it runs no user code.
+
 Adding a loop: write `iteration(instance) -> object` and add a `DaemonLoop` in `default_loops`.
 """
 
@@ -29,12 +33,23 @@ from kubedag.runs.run import new_run_id
 from kubedag.storage.records import DaemonHeartbeat
 
 if TYPE_CHECKING:
+    from kubedag.automation.workspace import CodeLocation
     from kubedag.instance.instance import Instance
 
 _log = logging.getLogger("kubedag.daemon")
 
 QUEUE_LOOP = "QUEUED_RUN_COORDINATOR"
 MONITOR_LOOP = "RUN_MONITORING"
+SCHEDULER_LOOP = "SCHEDULER"
+SENSOR_LOOP = "SENSOR"
+AUTOMATION_LOOP = "AUTOMATION"
+BACKFILL_LOOP = "BACKFILL"
+# How often each loop looks; a schedule's ticks and a sensor's interval are what count, so
+# these only bound the delay (a tick runs at most this late).
+SCHEDULER_INTERVAL_SECONDS = 15.0
+SENSOR_INTERVAL_SECONDS = 5.0
+AUTOMATION_INTERVAL_SECONDS = 10.0
+BACKFILL_INTERVAL_SECONDS = 30.0
 JOIN_TIMEOUT_SECONDS = 30.0
 
 
@@ -47,9 +62,14 @@ class DaemonLoop:
     iteration: Callable[[Instance], object]
 
 
-def default_loops(instance: Instance) -> list[DaemonLoop]:
+def default_loops(
+    instance: Instance, locations: Sequence[CodeLocation] | None = None
+) -> list[DaemonLoop]:
     """The loops this instance's configuration asks for: the dequeuer with the queued run
-    coordinator, the run monitor unless `run_monitoring.enabled` is false."""
+    coordinator, the run monitor unless `run_monitoring.enabled` is false, the backfill status
+    refresher, and the scheduler, sensor and automation loops when there are code locations
+    (`locations`, default: the workspace file's)."""
+    from kubedag.backfills.submission import update_backfill_statuses
     from kubedag.runs.coordinators import QueuedRunCoordinator
     from kubedag.runs.dequeuer import dequeue_runs
     from kubedag.runs.monitoring import monitor_runs
@@ -74,7 +94,31 @@ def default_loops(instance: Instance) -> list[DaemonLoop]:
                 lambda inst: monitor_runs(inst, settings),
             )
         )
+    loops.append(DaemonLoop(BACKFILL_LOOP, BACKFILL_INTERVAL_SECONDS, update_backfill_statuses))
+    if locations is None:
+        from kubedag.automation.workspace import load_workspace
+
+        locations = load_workspace(instance.home)
+    if locations:
+        loops.extend(automation_loops(list(locations)))
     return loops
+
+
+def automation_loops(locations: Sequence[CodeLocation]) -> list[DaemonLoop]:
+    """The scheduler, the sensor loop and the automation loop over `locations`."""
+    from kubedag.automation.instigators import run_automation, run_schedules, run_sensors
+
+    return [
+        DaemonLoop(
+            SCHEDULER_LOOP, SCHEDULER_INTERVAL_SECONDS, lambda inst: run_schedules(inst, locations)
+        ),
+        DaemonLoop(SENSOR_LOOP, SENSOR_INTERVAL_SECONDS, lambda inst: run_sensors(inst, locations)),
+        DaemonLoop(
+            AUTOMATION_LOOP,
+            AUTOMATION_INTERVAL_SECONDS,
+            lambda inst: run_automation(inst, locations),
+        ),
+    ]
 
 
 class Daemon:

@@ -249,11 +249,21 @@ def _asset_inputs(
 
 
 def _merge_deps(
-    keys_by_input: Mapping[str, AssetKey], deps: Iterable[Any] | None
+    keys_by_input: Mapping[str, AssetKey],
+    deps: Iterable[Any] | None,
+    ins: Mapping[str, AssetIn] | None = None,
 ) -> tuple[AssetDep, ...]:
-    merged: dict[AssetKey, AssetDep] = {key: AssetDep(key) for key in keys_by_input.values()}
+    """One dependency per upstream asset: from an input (with its `AssetIn`'s partition
+    mapping) or from `deps`; a mapping given on either side wins over none."""
+    merged: dict[AssetKey, AssetDep] = {}
+    for name, key in keys_by_input.items():
+        asset_in = (ins or {}).get(name)
+        mapping = asset_in.partition_mapping if asset_in is not None else None
+        merged[key] = AssetDep(key, mapping)
     for dep in to_asset_deps(deps):
-        merged.setdefault(dep.asset_key, dep)
+        known = merged.get(dep.asset_key)
+        if known is None or (known.partition_mapping is None and dep.partition_mapping):
+            merged[dep.asset_key] = dep
     return tuple(merged.values())
 
 
@@ -306,7 +316,7 @@ def asset(
         keys_by_input = _asset_inputs(owner, signature, ins)
         spec = AssetSpec(
             asset_key,
-            deps=_merge_deps(keys_by_input, deps),
+            deps=_merge_deps(keys_by_input, deps, ins),
             description=description or (fn.__doc__ or "").strip() or None,
             metadata=metadata,
             group_name=group_name,
@@ -401,7 +411,7 @@ def multi_asset(
             raise InvalidDefinitionError(f"{owner}: give exactly one of specs=[…] or outs={{…}}.")
         signature = read_signature(fn, owner=owner)
         keys_by_input = _asset_inputs(owner, signature, ins)
-        shared_deps = _merge_deps(keys_by_input, deps)
+        shared_deps = _merge_deps(keys_by_input, deps, ins)
         asset_specs: list[AssetSpec] = []
         outputs: list[OutputDef] = []
         keys_by_output: dict[str, AssetKey] = {}
@@ -523,7 +533,7 @@ def graph_asset(
         )
         spec = AssetSpec(
             asset_key,
-            deps=_merge_deps(keys_by_input, deps),
+            deps=_merge_deps(keys_by_input, deps, ins),
             description=graph_def.description,
             metadata=metadata,
             group_name=group_name,

@@ -52,6 +52,13 @@ class Definitions:
         self.asset_graph = AssetGraph(assets_defs, specs, checks)
         self.resources = {**self.asset_graph.resource_defs(), **(resources or {})}
         self._jobs = self._resolve_jobs(list(jobs or []))
+        # A partitioned schedule learns its cron expression from its job's partitions.
+        self.schedules = [
+            schedule.resolved_for(self._jobs[schedule.job_name])
+            if schedule.job_name in self._jobs
+            else schedule
+            for schedule in self.schedules
+        ]
         self._schedules: dict[str, ScheduleDefinition] = _by_name("schedule", self.schedules)
         self._sensors: dict[str, SensorDefinition] = _by_name("sensor", self.sensors)
 

@@ -132,6 +132,11 @@ class JobDefinition:
         steps, node_outputs = steps_for_assets(
             self.asset_graph, subset.asset_keys, subset.check_keys
         )
+        # A subset of only unpartitioned assets (automation, a re-execution) runs unpartitioned.
+        partitioned = any(
+            step.assets_def is not None and step.assets_def.partitions_def is not None
+            for step in steps
+        )
         return JobDefinition(
             name=self.name,
             steps=steps,
@@ -142,7 +147,7 @@ class JobDefinition:
             tags=self.tags,
             run_tags=self.run_tags,
             description=self.description,
-            partitions_def=self.partitions_def,
+            partitions_def=self.partitions_def if partitioned else None,
             asset_graph=self.asset_graph,
             selection=subset,
             metadata=self.metadata,

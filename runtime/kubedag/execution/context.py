@@ -114,47 +114,92 @@ class StepExecutionContext:
         return self._step.key if self._step is not None else None
 
     # -- partitions -------------------------------------------------------------------------
+    # A run covers one partition (`partition_key`) or a range of them (a range backfill, or
+    # `partition_key_range=` in a test); the properties below answer for both.
     @property
     def has_partition_key(self) -> bool:
-        return self._partition_key is not None
+        return self._partition_key is not None or self._single_range_key() is not None
+
+    @property
+    def has_partition_key_range(self) -> bool:
+        return self._partition_key is not None or self._partition_key_range is not None
+
+    @property
+    def is_partitioned(self) -> bool:
+        return self.has_partition_key_range
+
+    def _single_range_key(self) -> str | None:
+        key_range = self._partition_key_range
+        if key_range is not None and key_range.start == key_range.end:
+            return str(key_range.start)
+        return None
 
     @property
     def partition_key(self) -> Any:
-        if self._partition_key is None:
+        key = self._partition_key if self._partition_key is not None else self._single_range_key()
+        if key is None:
+            if self._partition_key_range is not None:
+                raise AttributeError(
+                    f"This run covers the partitions {self._partition_key_range.start}..."
+                    f"{self._partition_key_range.end}, not one partition_key; use "
+                    "partition_key_range, partition_keys or partition_time_window."
+                )
             raise AttributeError(
                 "This run is not partitioned, so there is no partition_key. Give the asset a "
                 "partitions_def and pass partition_key=… when materializing."
             )
-        partitions_def = self._partitions_def
-        to_key = getattr(partitions_def, "key_object", None)
-        return to_key(self._partition_key) if to_key is not None else self._partition_key
+        to_key = getattr(self._partitions_def, "key_object", None)
+        return to_key(key) if to_key is not None else key
 
     @property
     def partition_keys(self) -> list[str]:
-        if self._partition_key_range is not None:
-            return list(self._partition_key_range.keys(self._partitions_def))
-        return [self.partition_key]
+        if self._partition_key_range is None:
+            return [self.partition_key]
+        partitions_def = self._partitions_def
+        if partitions_def is None:
+            key_range = self._partition_key_range
+            return [key_range.start] if key_range.start == key_range.end else [*key_range]
+        return list(
+            partitions_def.get_partition_keys_in_range(
+                self._partition_key_range, dynamic_partitions_store=self._instance
+            )
+        )
 
     @property
     def partition_key_range(self) -> Any:
-        if self._partition_key_range is not None:
-            return self._partition_key_range
         from kubedag.definitions.partitions import PartitionKeyRange
 
-        key = self.partition_key
-        return PartitionKeyRange(str(key), str(key))
+        if self._partition_key_range is not None:
+            key_range = self._partition_key_range
+            return PartitionKeyRange(str(key_range.start), str(key_range.end))
+        key = str(self.partition_key)
+        return PartitionKeyRange(key, key)
 
     @property
     def partition_time_window(self) -> Any:
         partitions_def = self._partitions_def
         window = getattr(partitions_def, "time_window_for_partition_key", None)
         if window is None:
-            raise AttributeError("partition_time_window needs time-window partitions.")
-        if self._partition_key_range is not None:
-            start = window(self._partition_key_range.start)
-            end = window(self._partition_key_range.end)
-            return type(start)(start.start, end.end)
-        return window(str(self.partition_key))
+            raise AttributeError(
+                "partition_time_window needs time-window partitions (daily, hourly, …); this "
+                f"asset's partitions are {partitions_def!r}."
+            )
+        key_range = self.partition_key_range
+        first, last = window(key_range.start), window(key_range.end)
+        return type(first)(first.start, last.end)
+
+    # The reference's per-output names; one asset per step shares the run's partitions.
+    def asset_partition_key_for_output(self, output_name: str = "result") -> Any:
+        return self.partition_key
+
+    def asset_partition_keys_for_output(self, output_name: str = "result") -> list[str]:
+        return self.partition_keys
+
+    def asset_partition_key_range_for_output(self, output_name: str = "result") -> Any:
+        return self.partition_key_range
+
+    def asset_partitions_time_window_for_output(self, output_name: str = "result") -> Any:
+        return self.partition_time_window
 
     @property
     def _partitions_def(self) -> Any:

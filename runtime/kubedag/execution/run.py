@@ -9,6 +9,7 @@ terminal status with the reason in its event log.
 
 from __future__ import annotations
 
+import dataclasses
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import ExitStack
@@ -18,6 +19,9 @@ from typing import Any
 from kubedag.config.run_config import ResolvedRunConfig, resolve_run_config
 from kubedag.definitions.asset_key import AssetKey
 from kubedag.definitions.job import DEFAULT_IO_MANAGER_KEY, JobDefinition
+from kubedag.definitions.partition_mapping import upstream_partition_keys
+from kubedag.definitions.partitions import PartitionKeyRange, UnknownPartitionError
+from kubedag.definitions.results import AssetMaterialization
 from kubedag.definitions.steps import (
     FromAsset,
     FromMany,
@@ -59,6 +63,32 @@ from kubedag.resources.io_manager import (
 from kubedag.runs.run import Run, RunStatus
 
 PARTITION_TAG = "kubedag/partition"
+# One run over several partitions (a range backfill): the first and last keys, both included.
+PARTITION_RANGE_START_TAG = "kubedag/asset_partition_range_start"
+PARTITION_RANGE_END_TAG = "kubedag/asset_partition_range_end"
+
+
+def partition_range_from_tags(tags: Mapping[str, str] | None) -> PartitionKeyRange | None:
+    """The partition range a run covers, from its range tags (None when it has none)."""
+    tags = tags or {}
+    start, end = tags.get(PARTITION_RANGE_START_TAG), tags.get(PARTITION_RANGE_END_TAG)
+    if start is None and end is None:
+        return None
+    if start is None or end is None:
+        missing = PARTITION_RANGE_START_TAG if start is None else PARTITION_RANGE_END_TAG
+        raise InvalidConfigError(
+            f"tags: a partition range needs both {PARTITION_RANGE_START_TAG} and "
+            f"{PARTITION_RANGE_END_TAG}; {missing} is missing."
+        )
+    return PartitionKeyRange(start, end)
+
+
+def partition_range_tags(partition_range: PartitionKeyRange) -> dict[str, str]:
+    """The tags that describe a run over `partition_range`."""
+    return {
+        PARTITION_RANGE_START_TAG: partition_range.start,
+        PARTITION_RANGE_END_TAG: partition_range.end,
+    }
 
 
 class RunExecution:
@@ -86,6 +116,8 @@ class RunExecution:
         self.namespace = ResourceNamespace(resources)
         self.writer = writer
         self.partition_key = run.partition
+        self.partition_key_range = partition_range_from_tags(run.tags)
+        self._partition_keys: list[str] | None = None
         self.input_values = dict(input_values)
         self.step_failures: list[tuple[StepSpec, StepFailed]] = []
         self._should_stop = should_stop
@@ -123,6 +155,7 @@ class RunExecution:
             instance=self.instance,
             step=step,
             partition_key=self.partition_key,
+            partition_key_range=self.partition_key_range,
             retry_number=attempt,
         )
 
@@ -141,6 +174,8 @@ class RunExecution:
             run_id=self.output_run_ids.get(step.key, self.run.run_id),
             asset_key=output.asset_key,
             partition_key=self.partition_key if partitioned else None,
+            partition_keys=self.partition_keys() if partitioned else None,
+            partitions_def=step.assets_def.partitions_def if step.assets_def else None,
             metadata=dict(step.op.output_def(output.name).metadata),
             op_def=step.op,
             log=self.writer.for_step(step.key),
@@ -162,21 +197,61 @@ class RunExecution:
             run_id=self.run.run_id,
             asset_key=key,
             partition_key=self.partition_key if partitioned else None,
+            partitions_def=spec.partitions_def if spec is not None else None,
             metadata=dict(spec.metadata) if spec is not None else {},
             resources=self.namespace,
             instance=self.instance,
+        )
+
+    def partition_keys(self) -> list[str]:
+        """The partition keys this run materializes: its key, or every key of its range."""
+        if self._partition_keys is None:
+            self._partition_keys = run_partition_keys(
+                self.job, self.partition_key, self.partition_key_range, self.instance
+            )
+        return self._partition_keys
+
+    def upstream_partition_keys(
+        self, step: StepSpec, asset_key: AssetKey | None
+    ) -> list[str] | None:
+        """The partitions of upstream asset `asset_key` that `step` reads, through the
+        dependency's partition mapping (None: the upstream asset is not partitioned)."""
+        graph = self.job.asset_graph
+        spec = graph.specs.get(asset_key) if graph is not None and asset_key is not None else None
+        upstream_def = spec.partitions_def if spec is not None else None
+        if upstream_def is None:
+            return None
+        assets_def = step.assets_def
+        downstream_def = assets_def.partitions_def if assets_def is not None else None
+        mapping = None
+        for own in assets_def.specs if assets_def is not None else ():
+            for dep in own.deps:
+                if dep.asset_key == asset_key and dep.partition_mapping is not None:
+                    mapping = dep.partition_mapping
+        downstream_keys = self.partition_keys() if downstream_def is not None else []
+        return upstream_partition_keys(
+            mapping,
+            downstream_keys,
+            downstream_def,
+            upstream_def,
+            dynamic_partitions_store=self.instance,
         )
 
     def input_context(
         self, step: StepSpec, name: str, upstream: OutputContext, asset_key: AssetKey | None
     ) -> InputContext:
         input_def = step.op.input_def(name)
+        upstream_keys = self.upstream_partition_keys(step, asset_key)
+        if upstream_keys is None and upstream.has_partition_key:
+            upstream_keys = [upstream.partition_key]  # an op output of a partitioned step
+        partitioned = step.assets_def is not None and step.assets_def.partitions_def is not None
         return InputContext(
             name=name,
             step_key=step.key,
             upstream_output=upstream,
             asset_key=asset_key,
-            partition_key=upstream._partition_key,
+            partition_key=self.partition_key if partitioned else upstream._partition_key,
+            asset_partition_keys=upstream_keys,
             metadata=dict(input_def.metadata),
             op_def=step.op,
             log=self.writer.for_step(step.key),
@@ -210,9 +285,64 @@ def _default_io_manager(kind: str) -> Any:
     return InMemoryIOManager() if kind == "memory" else FilesystemIOManager()
 
 
-def _validate_partition(job: JobDefinition, partition_key: str | None) -> None:
+def run_partition_keys(
+    job: JobDefinition,
+    partition_key: str | None,
+    partition_key_range: PartitionKeyRange | None,
+    instance: Any = None,
+) -> list[str]:
+    """The keys a run of `job` covers: its one key, or every key of its range, in order."""
+    if partition_key is not None:
+        return [partition_key]
+    if partition_key_range is None or job.partitions_def is None:
+        return []
+    store = instance if _can_list_dynamic_partitions(instance) else None
+    return list(
+        job.partitions_def.get_partition_keys_in_range(
+            partition_key_range, dynamic_partitions_store=store
+        )
+    )
+
+
+def _can_list_dynamic_partitions(instance: Any) -> bool:
+    return instance is not None and hasattr(instance, "get_dynamic_partitions")
+
+
+def _has_key(partitions_def: Any, key: str, instance: Any) -> bool:
+    from kubedag.definitions.partitions import PartitionsDefinition
+
+    if not isinstance(partitions_def, PartitionsDefinition):
+        return True
+    if _needs_store(partitions_def) and not _can_list_dynamic_partitions(instance):
+        return True  # only the instance knows dynamic keys; checked where it is at hand
+    store = instance if _can_list_dynamic_partitions(instance) else None
+    return partitions_def.has_partition_key(key, dynamic_partitions_store=store)
+
+
+def _needs_store(partitions_def: Any) -> bool:
+    from kubedag.definitions.partitions import (
+        DynamicPartitionsDefinition,
+        MultiPartitionsDefinition,
+    )
+
+    if isinstance(partitions_def, MultiPartitionsDefinition):
+        return any(_needs_store(dim.partitions_def) for dim in partitions_def.partitions_defs)
+    return isinstance(partitions_def, DynamicPartitionsDefinition)
+
+
+def _validate_partition(
+    job: JobDefinition,
+    partition_key: str | None,
+    partition_key_range: PartitionKeyRange | None = None,
+    instance: Any = None,
+) -> None:
     partitions_def = job.partitions_def
-    if partition_key is None:
+    if partition_key is not None and partition_key_range is not None:
+        raise InvalidConfigError(
+            f"partition_key: give partition_key={partition_key!r} or a partition range "
+            f"({partition_key_range.start}...{partition_key_range.end}), not both."
+        )
+    if partition_key is None and partition_key_range is None:
         if partitions_def is not None:
             raise InvalidConfigError(
                 f"partition_key: job '{job.name}' materializes partitioned assets; pass "
@@ -220,15 +350,33 @@ def _validate_partition(job: JobDefinition, partition_key: str | None) -> None:
             )
         return
     if partitions_def is None:
+        given = partition_key if partition_key is not None else partition_key_range
         raise InvalidConfigError(
-            f"partition_key: job '{job.name}' is not partitioned, so partition_key="
-            f"{partition_key!r} cannot be used."
+            f"partition_key: job '{job.name}' is not partitioned, so the partition "
+            f"{given!r} cannot be used."
         )
-    has_key = getattr(partitions_def, "has_partition_key", None)
-    if has_key is not None and not has_key(partition_key):
+    if partition_key is not None:
+        if not _has_key(partitions_def, partition_key, instance):
+            raise InvalidConfigError(
+                f"partition_key: {partition_key!r} is not a partition of job '{job.name}' "
+                f"({partitions_def})."
+            )
+        return
+    assert partition_key_range is not None
+    for end, key in (("start", partition_key_range.start), ("end", partition_key_range.end)):
+        if not _has_key(partitions_def, key, instance):
+            raise InvalidConfigError(
+                f"partition range {end}: {key!r} is not a partition of job '{job.name}' "
+                f"({partitions_def})."
+            )
+    try:
+        keys = run_partition_keys(job, None, partition_key_range, instance)
+    except UnknownPartitionError as exc:
+        raise InvalidConfigError(f"partition range: {exc}") from None
+    if not keys:
         raise InvalidConfigError(
-            f"partition_key: {partition_key!r} is not a partition of job '{job.name}' "
-            f"({partitions_def})."
+            f"partition range {partition_key_range.start}...{partition_key_range.end} of job "
+            f"'{job.name}' holds no partition; check that the start comes before the end."
         )
 
 
@@ -317,6 +465,7 @@ def prepare_run(
     input_values: Mapping[str, Any] | None = None,
     default_io_manager: str | None = None,
     use_job_executor: bool = False,
+    partition_key_range: PartitionKeyRange | None = None,
 ) -> PreparedRun:
     """Check run config, resources, environment variables, the partition, inputs and the
     executor.
@@ -324,7 +473,8 @@ def prepare_run(
     Raises `InvalidConfigError` (and other `KubedagError`s) naming the field and the fix; runs
     no user code and writes nothing, so it can run before a run record or a worker exists.
     `use_job_executor=False` (materialize, execute_in_process) runs every step in this process
-    whatever the job's executor; True is for `execute_run` and `dg.execute_job`."""
+    whatever the job's executor; True is for `execute_run` and `dg.execute_job`.
+    `partition_key_range` checks a run over several partitions (its range tags) instead of one."""
     config = resolve_run_config(job, run_config)
     executor = choose_executor(job, config.execution, in_process=not use_job_executor)
     plan = ExecutionPlan.build(job.steps, step_keys)
@@ -336,7 +486,7 @@ def prepare_run(
     job.check_resources(resource_defs)
     needed = _needed_resource_keys(job, plan)
     check_env_vars(resource_defs, needed)
-    _validate_partition(job, partition_key)
+    _validate_partition(job, partition_key, partition_key_range, instance)
     _check_inputs_provided(plan, config, input_values or {})
     io_keys = set().union(*(_io_manager_keys(job, step, None) for step in plan.steps))
     check_persistent_outputs(executor, resource_defs, io_keys)
@@ -362,11 +512,13 @@ def execute_job(
     `event_listener`, when given, sees every event-log entry right after it is stored (the CLI
     uses it to show progress while the run is going)."""
     # 1. Everything that can be checked without running user code.
+    partition_key_range = partition_range_from_tags(tags) if partition_key is None else None
     prepared = prepare_run(
         job,
         run_config=run_config,
         instance=instance,
         partition_key=partition_key,
+        partition_key_range=partition_key_range,
         step_keys=op_selection,
         input_values=input_values,
         default_io_manager=default_io_manager,
@@ -421,6 +573,9 @@ def execute_run(
             run_config=run.run_config,
             instance=instance,
             partition_key=run.partition,
+            partition_key_range=partition_range_from_tags(run.tags)
+            if run.partition is None
+            else None,
             step_keys=run.step_keys_to_execute,
             use_job_executor=True,
         )
@@ -503,12 +658,21 @@ def execute_prepared_run(
             if event_listener is not None:
                 event_listener(entry)
 
+    range_keys = _range_keys(job, run, instance)
+
     def emit(event: Event | list[EventLogEntry]) -> None:
         if isinstance(event, list):
-            store_batch(event)
+            store_batch(
+                [
+                    dataclasses.replace(entry, event=one)
+                    for entry in event
+                    for one in _per_partition(entry.event, range_keys, job)
+                ]
+            )
             return
-        events.append(event)
-        writer.write_event(event)
+        for one in _per_partition(event, range_keys, job):
+            events.append(one)
+            writer.write_event(one)
 
     # The batched writer must store what is left whatever happens below.
     try:
@@ -661,6 +825,38 @@ def execute_prepared_run(
     finally:
         if batched is not None:
             batched.close()
+
+
+def _range_keys(job: JobDefinition, run: Run, instance: Any) -> list[str] | None:
+    partition_range = partition_range_from_tags(run.tags) if run.partition is None else None
+    if partition_range is None:
+        return None
+    return run_partition_keys(job, None, partition_range, instance)
+
+
+def _per_partition(event: Any, range_keys: list[str] | None, job: JobDefinition) -> list[Any]:
+    """A range run's materialization of a partitioned asset, as one per partition of the
+    range (what the asset's partition history records); any other event unchanged."""
+    if (
+        not range_keys
+        or not isinstance(event, Event)
+        or event.event_type is not EventType.ASSET_MATERIALIZATION
+        or not isinstance(event.event_specific_data, AssetMaterialization)
+        or event.event_specific_data.partition is not None
+    ):
+        return [event]
+    graph = job.asset_graph
+    spec = graph.specs.get(event.event_specific_data.asset_key) if graph is not None else None
+    if spec is None or spec.partitions_def is None:
+        return [event]
+    return [
+        dataclasses.replace(
+            event,
+            event_specific_data=dataclasses.replace(event.event_specific_data, partition=key),
+            partition=key,
+        )
+        for key in range_keys
+    ]
 
 
 def _output_run_ids(

@@ -361,7 +361,12 @@ class Instance:
         step_keys_to_execute: tuple[str, ...] | None = None,
         partition: str | None = None,
         code_location: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
     ) -> Run:
+        """Store a new run (NOT_STARTED unless `status` says otherwise). With `idempotency_key`
+        (automation names each run it creates deterministically: `schedule:…`, `sensor:…`), a
+        run stored earlier under the same key is returned instead, so creating it twice is
+        harmless."""
         run = Run(
             job_name=job_name,
             run_id=run_id or new_run_id(),
@@ -375,7 +380,13 @@ class Instance:
             partition=partition,
             code_location=dict(code_location) if code_location is not None else None,
         )
-        return self.run_storage.add_run(run)
+        if idempotency_key is None:
+            return self.run_storage.add_run(run)
+        return self.run_storage.add_run(run, idempotency_key=idempotency_key)
+
+    def get_run_by_idempotency_key(self, idempotency_key: str) -> Run | None:
+        """The run created with `idempotency_key`, if any."""
+        return self.run_storage.get_run_by_idempotency_key(idempotency_key)
 
     def update_run_status(self, run_id: str, status: RunStatus) -> Run:
         """Move a run to `status`; a change the transitions table forbids raises
@@ -559,6 +570,32 @@ class Instance:
 
     def delete_dynamic_partition(self, partitions_def_name: str, partition_key: str) -> None:
         self.event_log_storage.delete_dynamic_partition(partitions_def_name, partition_key)
+
+    # -- backfills (see kubedag.backfills) ------------------------------------------------------
+    @property
+    def backfill_storage(self) -> Any:
+        """Where backfills are stored: the run storage's database, or memory (ephemeral)."""
+        storage = getattr(self, "_backfill_storage", None)
+        if storage is None:
+            from kubedag.backfills.storage import backfill_storage_for
+
+            storage = backfill_storage_for(self.run_storage)
+            self._backfill_storage = storage
+        return storage
+
+    def add_backfill(self, backfill: Any) -> None:
+        self.backfill_storage.add_backfill(backfill)
+
+    def get_backfill(self, backfill_id: str) -> Any:
+        """The `Backfill` with this id, or None."""
+        return self.backfill_storage.get_backfill(backfill_id)
+
+    def get_backfills(self, status: Any = None, limit: int | None = None) -> list[Any]:
+        """Backfills newest first, optionally only those with `status` (a `BackfillStatus`)."""
+        return list(self.backfill_storage.get_backfills(status=status, limit=limit))
+
+    def update_backfill(self, backfill: Any) -> None:
+        self.backfill_storage.update_backfill(backfill)
 
     # -- schedules and sensors ------------------------------------------------------------------
     def all_instigator_state(

@@ -36,6 +36,8 @@ class OutputContext:
         resources: Any = None,
         annotation: Any = None,
         instance: Any = None,
+        partition_keys: list[str] | None = None,
+        partitions_def: Any = None,
     ) -> None:
         self.name = name
         self.step_key = step_key
@@ -43,6 +45,13 @@ class OutputContext:
         self.instance = instance
         self._asset_key = asset_key
         self._partition_key = partition_key
+        # A run over a range of partitions stores one output for all of them.
+        self._partition_keys = (
+            list(partition_keys)
+            if partition_keys
+            else ([partition_key] if partition_key is not None else [])
+        )
+        self.asset_partitions_def = partitions_def
         self.definition_metadata = dict(metadata or {})
         self.op_def = op_def
         self.log = log
@@ -71,8 +80,36 @@ class OutputContext:
     @property
     def partition_key(self) -> str:
         if self._partition_key is None:
-            raise AttributeError("this output is not partitioned")
+            if len(self._partition_keys) == 1:
+                return self._partition_keys[0]
+            raise AttributeError(
+                "this output is not partitioned"
+                if not self._partition_keys
+                else f"this output covers {len(self._partition_keys)} partitions; use "
+                "asset_partition_keys or asset_partition_key_range."
+            )
         return self._partition_key
+
+    # The reference's names for the partitions of the asset being stored.
+    @property
+    def has_asset_partitions(self) -> bool:
+        return bool(self._partition_keys)
+
+    @property
+    def asset_partition_key(self) -> str:
+        return self.partition_key
+
+    @property
+    def asset_partition_keys(self) -> list[str]:
+        return list(self._partition_keys)
+
+    @property
+    def asset_partition_key_range(self) -> Any:
+        return _key_range(self._partition_keys, "output")
+
+    @property
+    def asset_partitions_time_window(self) -> Any:
+        return _time_window(self.asset_partitions_def, self._partition_keys, "output")
 
     def add_output_metadata(self, metadata: dict[str, Any]) -> None:
         self.added_metadata.update(metadata)
@@ -82,6 +119,14 @@ class OutputContext:
             parts = list(self._asset_key.path)
             return [*parts, self._partition_key] if self._partition_key else parts
         return [self.run_id, self.step_key, self.name]
+
+    def identifier_for_partition(self, partition_key: str | None) -> list[str]:
+        """Where the output of one partition of this asset is stored (`get_identifier` is for
+        this run's own partition)."""
+        if self._asset_key is None:
+            return self.get_identifier()
+        parts = list(self._asset_key.path)
+        return [*parts, partition_key] if partition_key else parts
 
 
 class InputContext:
@@ -101,10 +146,16 @@ class InputContext:
         resources: Any = None,
         annotation: Any = None,
         instance: Any = None,
+        asset_partition_keys: list[str] | None = None,
     ) -> None:
         self.name = name
         self.step_key = step_key
         self.upstream_output = upstream_output
+        # The upstream partitions this input reads (through the dependency's partition mapping);
+        # None when the upstream asset is not partitioned.
+        self._asset_partition_keys = (
+            list(asset_partition_keys) if asset_partition_keys is not None else None
+        )
         self.instance = instance if instance is not None else upstream_output.instance
         self._asset_key = asset_key
         self._partition_key = partition_key
@@ -138,6 +189,70 @@ class InputContext:
             raise AttributeError("this input is not partitioned")
         return self._partition_key
 
+    # The reference's names for the upstream partitions this input loads.
+    @property
+    def has_asset_partitions(self) -> bool:
+        return self._asset_partition_keys is not None
+
+    @property
+    def asset_partition_keys(self) -> list[str]:
+        if self._asset_partition_keys is None:
+            raise AttributeError(f"input '{self.name}': the upstream asset is not partitioned")
+        return list(self._asset_partition_keys)
+
+    @property
+    def asset_partition_key(self) -> str:
+        keys = self.asset_partition_keys
+        if len(keys) != 1:
+            raise AttributeError(
+                f"input '{self.name}' reads {len(keys)} upstream partitions; use "
+                "asset_partition_keys or asset_partition_key_range."
+            )
+        return keys[0]
+
+    @property
+    def asset_partition_key_range(self) -> Any:
+        return _key_range(self.asset_partition_keys, f"input '{self.name}'")
+
+    @property
+    def asset_partitions_def(self) -> Any:
+        return self.upstream_output.asset_partitions_def
+
+    @property
+    def asset_partitions_time_window(self) -> Any:
+        return _time_window(
+            self.upstream_output.asset_partitions_def,
+            self.asset_partition_keys,
+            f"input '{self.name}'",
+        )
+
+
+def _key_range(keys: list[str], owner: str) -> Any:
+    from kubedag.definitions.partitions import PartitionKeyRange
+
+    if not keys:
+        raise AttributeError(f"{owner} is not partitioned")
+    return PartitionKeyRange(keys[0], keys[-1])
+
+
+def _time_window(partitions_def: Any, keys: list[str], owner: str) -> Any:
+    """The time spanned by `keys` of a time-window partitions definition."""
+    window_of = getattr(partitions_def, "time_window_for_partition_key", None)
+    if window_of is None or not keys:
+        raise AttributeError(f"{owner}: a time window needs time-window partitions.")
+    first, last = window_of(keys[0]), window_of(keys[-1])
+    return type(first)(first.start, last.end)
+
+
+def partition_values(context: InputContext, load_one: Any) -> Any:
+    """What an input of a partitioned upstream asset loads: the value of its one partition, or
+    `{partition key: value}` when the mapping reads several (as the reference's file I/O
+    managers do)."""
+    keys = context.asset_partition_keys
+    if len(keys) == 1:
+        return load_one(keys[0])
+    return {key: load_one(key) for key in keys}
+
 
 class IOManager(ABC):
     """Stores outputs and loads inputs."""
@@ -163,7 +278,14 @@ class InMemoryIOManager(IOManager):
         self.values[tuple(context.get_identifier())] = obj
 
     def load_input(self, context: InputContext) -> Any:
-        key = tuple(context.upstream_output.get_identifier())
+        upstream = context.upstream_output
+        if context.has_asset_partitions and upstream.has_asset_key:
+            return partition_values(
+                context, lambda key: self._load(tuple(upstream.identifier_for_partition(key)))
+            )
+        return self._load(tuple(upstream.get_identifier()))
+
+    def _load(self, key: tuple[str, ...]) -> Any:
         try:
             return self.values[key]
         except KeyError:
@@ -196,7 +318,32 @@ class FilesystemIOManager(IOManager):
         return f"FilesystemIOManager(base_dir={self.base_dir!r})"
 
     def handle_output(self, context: OutputContext, obj: Any) -> None:
-        path = self._path(context.get_identifier(), context)
+        keys = context.asset_partition_keys if context.has_asset_key else []
+        if len(keys) > 1:
+            self._handle_range(context, keys, obj)
+            return
+        path = self._path(
+            context.identifier_for_partition(keys[0]) if keys else context.get_identifier(),
+            context,
+        )
+        self._write(path, obj)
+        context.add_output_metadata({"path": str(path)})
+
+    def _handle_range(self, context: OutputContext, keys: list[str], obj: Any) -> None:
+        """A run over several partitions stores one file per partition: the asset returns
+        `{partition key: value}` for exactly the run's keys."""
+        if not isinstance(obj, dict) or set(obj) != set(keys):
+            raise TypeError(
+                f"asset '{context.asset_key.to_user_string()}' ran for {len(keys)} partitions "
+                f"({keys[0]}...{keys[-1]}); FilesystemIOManager stores one file per partition, "
+                "so return a dict {partition key: value} with exactly those keys (or return "
+                "None and write the data yourself)."
+            )
+        for key in keys:
+            self._write(self._path(context.identifier_for_partition(key), context), obj[key])
+        context.add_output_metadata({"partitions": len(keys)})
+
+    def _write(self, path: Path, obj: Any) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         import tempfile  # first use only; keeps the import of this module light
 
@@ -208,11 +355,20 @@ class FilesystemIOManager(IOManager):
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-        context.add_output_metadata({"path": str(path)})
 
     def load_input(self, context: InputContext) -> Any:
         upstream = context.upstream_output
-        path = self._path(upstream.get_identifier(), context)
+        if context.has_asset_partitions and upstream.has_asset_key:
+            return partition_values(
+                context,
+                lambda key: self._read(
+                    context, self._path(upstream.identifier_for_partition(key), context)
+                ),
+            )
+        return self._read(context, self._path(upstream.get_identifier(), context))
+
+    def _read(self, context: InputContext, path: Path) -> Any:
+        upstream = context.upstream_output
         try:
             with path.open("rb") as handle:
                 return pickle.load(handle)

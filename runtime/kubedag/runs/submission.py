@@ -47,11 +47,13 @@ def create_run_for_job(
     run_config: Any = None,
     tags: Mapping[str, str] | None = None,
     partition_key: str | None = None,
+    idempotency_key: str | None = None,
 ) -> Run:
     """Check a run of `job`, then store its record (NOT_STARTED) with where its code is.
 
     Raises the check's `KubedagError` (naming the field and the fix) and stores nothing when
-    the run could not work."""
+    the run could not work. With `idempotency_key`, a run created earlier with that key is
+    returned instead of a new one (see `Instance.create_run`)."""
     prepared = prepare_run(
         job,
         run_config=run_config,
@@ -72,5 +74,6 @@ def create_run_for_job(
         asset_selection=job.selection.asset_keys if job.selection is not None else None,
         partition=partition_key,
         code_location=dict(code_location),
+        idempotency_key=idempotency_key,
     )
     return created

@@ -22,6 +22,8 @@ from kubedag.runs.run import Run, RunStatus
 from kubedag.runs.transitions import next_status
 from kubedag.storage.records import (
     AssetRecord,
+    Backfill,
+    BackfillStatus,
     DaemonHeartbeat,
     EventLogRecord,
     EventRecordsFilter,
@@ -43,8 +45,21 @@ class RunStorage(ABC):
     """Runs, their status and tags; plus the instance's key-value table and daemon heartbeats."""
 
     @abstractmethod
-    def add_run(self, run: Run) -> Run:
-        """Store a new run; a run id that exists already is an error."""
+    def add_run(self, run: Run, idempotency_key: str | None = None) -> Run:
+        """Store a new run; a run id that exists already is an error.
+
+        With an `idempotency_key` (the deterministic name automation gives the run of a
+        schedule tick or a sensor's run key), a run stored earlier with the same key is
+        returned instead and nothing is inserted: creating the same run twice, from two
+        daemons or after a crash, is a no-op. The check and the insert are one atomic step."""
+
+    def get_run_by_idempotency_key(self, idempotency_key: str) -> Run | None:
+        """The run stored with `idempotency_key`, if any."""
+        raise NotImplementedError(
+            f"{type(self).__name__} does not store idempotency keys; implement "
+            "add_run(run, idempotency_key) and get_run_by_idempotency_key to use it with "
+            "schedules and sensors."
+        )
 
     @abstractmethod
     def try_update_run_status(
@@ -268,6 +283,30 @@ class ScheduleStorage(ABC):
         self, selector_id: str, before: float, statuses: Sequence[TickStatus] | None = None
     ) -> int:
         """Delete ticks older than `before` (optionally only with `statuses`); returns how many."""
+
+    def dispose(self) -> None:  # noqa: B027 - optional hook, most storages hold nothing
+        """Release connections; the default has none."""
+
+
+class BackfillStorage(ABC):
+    """Backfills: one record each, its status and a JSON body (what it runs, its runs)."""
+
+    @abstractmethod
+    def add_backfill(self, backfill: Backfill) -> None:
+        """Store a new backfill; an id that exists already is a `KeyError`."""
+
+    @abstractmethod
+    def get_backfill(self, backfill_id: str) -> Backfill | None: ...
+
+    @abstractmethod
+    def get_backfills(
+        self, status: BackfillStatus | None = None, limit: int | None = None
+    ) -> list[Backfill]:
+        """Backfills newest first, optionally only those with `status`."""
+
+    @abstractmethod
+    def update_backfill(self, backfill: Backfill) -> None:
+        """Replace a stored backfill (found by id); a missing one is a `KeyError`."""
 
     def dispose(self) -> None:  # noqa: B027 - optional hook, most storages hold nothing
         """Release connections; the default has none."""

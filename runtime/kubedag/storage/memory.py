@@ -15,10 +15,18 @@ from kubedag.definitions.asset_key import AssetKey
 from kubedag.execution.events import EventLogEntry, EventType
 from kubedag.runs.run import Run, RunStatus
 from kubedag.runs.transitions import IN_PROGRESS_STATUSES, checked_predecessors
-from kubedag.storage.base import ChooseRunsToLaunch, EventLogStorage, RunStorage, ScheduleStorage
+from kubedag.storage.base import (
+    BackfillStorage,
+    ChooseRunsToLaunch,
+    EventLogStorage,
+    RunStorage,
+    ScheduleStorage,
+)
 from kubedag.storage.records import (
     AssetEntry,
     AssetRecord,
+    Backfill,
+    BackfillStatus,
     DaemonHeartbeat,
     EventLogRecord,
     EventRecordsFilter,
@@ -88,19 +96,31 @@ def _types(of_type: EventType | Iterable[EventType] | None) -> frozenset[EventTy
 class InMemoryRunStorage(RunStorage):
     def __init__(self) -> None:
         self._records: dict[str, RunRecord] = {}
+        self._by_idempotency_key: dict[str, str] = {}
         self._next_id = 1
         self._kvs: dict[str, str] = {}
         self._heartbeats: dict[str, DaemonHeartbeat] = {}
         self._lock = threading.Lock()
 
-    def add_run(self, run: Run) -> Run:
+    def add_run(self, run: Run, idempotency_key: str | None = None) -> Run:
         with self._lock:
+            if idempotency_key is not None:
+                existing = self._by_idempotency_key.get(idempotency_key)
+                if existing is not None and existing in self._records:
+                    return self._records[existing].run
             if run.run_id in self._records:
                 raise ValueError(f"A run with id {run.run_id} already exists.")
             now = time.time()
             self._records[run.run_id] = RunRecord(self._next_id, run, now, now)
             self._next_id += 1
+            if idempotency_key is not None:
+                self._by_idempotency_key[idempotency_key] = run.run_id
         return run
+
+    def get_run_by_idempotency_key(self, idempotency_key: str) -> Run | None:
+        run_id = self._by_idempotency_key.get(idempotency_key)
+        record = self._records.get(run_id) if run_id is not None else None
+        return record.run if record is not None else None
 
     def try_update_run_status(
         self,
@@ -175,6 +195,8 @@ class InMemoryRunStorage(RunStorage):
     def delete_run(self, run_id: str) -> None:
         with self._lock:
             self._records.pop(run_id, None)
+            for key in [k for k, v in self._by_idempotency_key.items() if v == run_id]:
+                del self._by_idempotency_key[key]
 
     def kvs_get(self, keys: Iterable[str]) -> dict[str, str]:
         return {k: self._kvs[k] for k in keys if k in self._kvs}
@@ -410,3 +432,36 @@ class InMemoryScheduleStorage(ScheduleStorage):
             for tick_id in doomed:
                 del self._ticks[tick_id]
         return len(doomed)
+
+
+class InMemoryBackfillStorage(BackfillStorage):
+    """Backfills of an ephemeral instance, in a dict."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._backfills: dict[str, Backfill] = {}
+
+    def add_backfill(self, backfill: Backfill) -> None:
+        with self._lock:
+            if backfill.backfill_id in self._backfills:
+                raise KeyError(f"backfill {backfill.backfill_id} exists already")
+            self._backfills[backfill.backfill_id] = backfill
+
+    def get_backfill(self, backfill_id: str) -> Backfill | None:
+        return self._backfills.get(backfill_id)
+
+    def get_backfills(
+        self, status: BackfillStatus | None = None, limit: int | None = None
+    ) -> list[Backfill]:
+        found = sorted(
+            (b for b in self._backfills.values() if status is None or b.status is status),
+            key=lambda b: b.create_timestamp,
+            reverse=True,
+        )
+        return found[:limit] if limit is not None else found
+
+    def update_backfill(self, backfill: Backfill) -> None:
+        with self._lock:
+            if backfill.backfill_id not in self._backfills:
+                raise KeyError(f"backfill {backfill.backfill_id} is not stored")
+            self._backfills[backfill.backfill_id] = backfill

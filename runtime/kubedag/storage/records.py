@@ -211,3 +211,80 @@ class DaemonHeartbeat:
     daemon_id: str
     timestamp: float = field(default_factory=time.time)
     errors: tuple[str, ...] = ()
+
+
+# -- backfills ----------------------------------------------------------------------------------
+class BackfillStatus(Enum):
+    """Where a backfill is: its runs are being created or run (REQUESTED), all finished
+    (COMPLETED: every run succeeded; FAILED: some did not), or it was canceled."""
+
+    REQUESTED = "REQUESTED"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    CANCELING = "CANCELING"
+    CANCELED = "CANCELED"
+
+    @property
+    def is_finished(self) -> bool:
+        return self in (BackfillStatus.COMPLETED, BackfillStatus.FAILED, BackfillStatus.CANCELED)
+
+
+@dataclass(frozen=True)
+class Backfill:
+    """One backfill: what it runs (a job, optionally restricted to assets), over which
+    partitions, and the run created for each partition (or the one run over the range).
+
+    `run_ids` maps each partition key (or "START...END" for a range run) to its run id.
+    """
+
+    backfill_id: str
+    status: BackfillStatus
+    job_name: str
+    partition_keys: tuple[str, ...]
+    create_timestamp: float = field(default_factory=time.time)
+    update_timestamp: float = field(default_factory=time.time)
+    asset_selection: tuple[str, ...] | None = None
+    from_range: bool = False
+    run_ids: Mapping[str, str] = field(default_factory=dict)
+    tags: Mapping[str, str] = field(default_factory=dict)
+    run_config: Mapping[str, Any] = field(default_factory=dict)
+    code_location: Mapping[str, str] = field(default_factory=dict)
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "backfill_id": self.backfill_id,
+            "status": self.status.value,
+            "job_name": self.job_name,
+            "partition_keys": list(self.partition_keys),
+            "create_timestamp": self.create_timestamp,
+            "update_timestamp": self.update_timestamp,
+            "asset_selection": list(self.asset_selection)
+            if self.asset_selection is not None
+            else None,
+            "from_range": self.from_range,
+            "run_ids": dict(self.run_ids),
+            "tags": dict(self.tags),
+            "run_config": dict(self.run_config),
+            "code_location": dict(self.code_location),
+            "error": self.error,
+        }
+
+    @staticmethod
+    def from_dict(data: Mapping[str, Any]) -> Backfill:
+        selection = data.get("asset_selection")
+        return Backfill(
+            backfill_id=data["backfill_id"],
+            status=BackfillStatus(data["status"]),
+            job_name=data["job_name"],
+            partition_keys=tuple(data.get("partition_keys") or ()),
+            create_timestamp=float(data["create_timestamp"]),
+            update_timestamp=float(data["update_timestamp"]),
+            asset_selection=tuple(selection) if selection is not None else None,
+            from_range=bool(data.get("from_range", False)),
+            run_ids=dict(data.get("run_ids") or {}),
+            tags=dict(data.get("tags") or {}),
+            run_config=dict(data.get("run_config") or {}),
+            code_location=dict(data.get("code_location") or {}),
+            error=data.get("error"),
+        )

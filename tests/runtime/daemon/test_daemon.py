@@ -16,7 +16,14 @@ import pytest
 import yaml
 
 import kubedag as dg
-from kubedag.daemon.daemon import MONITOR_LOOP, QUEUE_LOOP, Daemon, DaemonLoop, default_loops
+from kubedag.daemon.daemon import (
+    BACKFILL_LOOP,
+    MONITOR_LOOP,
+    QUEUE_LOOP,
+    Daemon,
+    DaemonLoop,
+    default_loops,
+)
 from kubedag.runs.transitions import IN_PROGRESS_STATUSES
 from kubedag.storage.records import RunsFilter
 from tests.runtime.runs.conftest import (
@@ -70,9 +77,12 @@ def test_which_loops_an_instance_asks_for(tmp_path: Path) -> None:
         ) as instance:
             return [loop.name for loop in default_loops(instance)]
 
-    assert names({}) == [MONITOR_LOOP]
-    assert names({"run_coordinator": QUEUE}) == [QUEUE_LOOP, MONITOR_LOOP]
-    assert names({"run_coordinator": QUEUE, "run_monitoring": {"enabled": False}}) == [QUEUE_LOOP]
+    assert names({}) == [MONITOR_LOOP, BACKFILL_LOOP]
+    assert names({"run_coordinator": QUEUE}) == [QUEUE_LOOP, MONITOR_LOOP, BACKFILL_LOOP]
+    assert names({"run_coordinator": QUEUE, "run_monitoring": {"enabled": False}}) == [
+        QUEUE_LOOP,
+        BACKFILL_LOOP,
+    ]
 
 
 # -- `kubedag daemon` processes ---------------------------------------------------------------
@@ -131,10 +141,11 @@ def test_the_daemon_launches_queued_runs_heartbeats_and_stops_on_sigterm(
         daemons.append(start_daemon(daemon_home, tmp_path / "daemon.log"))
         wait_for(lambda: all(finished(instance, r.run_id) for r in runs), 60, "the runs to finish")
         assert all(finished(instance, r.run_id).status is S.SUCCESS for r in runs)  # type: ignore[union-attr]
+        loops = {QUEUE_LOOP, MONITOR_LOOP, BACKFILL_LOOP}
         beats = wait_for(
-            lambda: (b := instance.get_daemon_heartbeats()) and len(b) == 2 and b,
+            lambda: (b := instance.get_daemon_heartbeats()) and set(b) == loops and b,
             10,
-            "heartbeats of both loops",
+            "heartbeats of the queue, monitor and backfill loops",
         )
         assert {beat.daemon_id for beat in beats.values()} == {beats[QUEUE_LOOP].daemon_id}
         assert all(beat.errors == () for beat in beats.values())

@@ -390,6 +390,43 @@ def test_spawn_reloads_the_code_location_in_each_step(
     assert first != second and os.getpid() not in (first, second)
 
 
+SPAWN_RANGE_CODE = """
+import kubedag as dg
+
+@dg.asset(partitions_def=dg.DailyPartitionsDefinition(start_date="2024-01-01"))
+def days(context) -> dict:
+    return {key: len(key) for key in context.partition_keys}
+
+defs = dg.Definitions(assets=[days], jobs=[dg.define_asset_job("ranged")])
+"""
+
+
+def test_spawn_runs_a_range_of_partitions(instance: dg.Instance, tmp_path: Path) -> None:
+    code = tmp_path / "spawn_range_defs.py"
+    code.write_text(SPAWN_RANGE_CODE)
+    from kubedag.code_location.load import load_definitions
+
+    job = load_definitions(python_file=str(code)).get_job_def("ranged")
+    spawn = {"execution": {"config": {"multiprocess": {"start_method": "spawn"}}}}
+    run = instance.create_run(
+        job_name="ranged",
+        run_config=spawn,
+        code_location={"python_file": str(code)},
+        tags={
+            "kubedag/asset_partition_range_start": "2024-01-02",
+            "kubedag/asset_partition_range_end": "2024-01-04",
+        },
+    )
+    result = execute_run(job, run, instance)
+    assert result.success, [e.message for e in result.get_step_failure_events()]
+    materialized = {
+        e.event.event_specific_data.partition
+        for e in instance.all_logs(run.run_id)
+        if e.event is not None and e.event.event_type is dg.EventType.ASSET_MATERIALIZATION
+    }
+    assert materialized == {"2024-01-02", "2024-01-03", "2024-01-04"}
+
+
 def test_each_step_process_initializes_only_the_resources_its_step_needs(
     instance: dg.Instance, tmp_path: Path
 ) -> None:

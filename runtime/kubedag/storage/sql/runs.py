@@ -8,6 +8,7 @@ from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Connection, Select, delete, func, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from kubedag.runs.run import Run, RunStatus
@@ -74,6 +75,26 @@ def _status_values(status: RunStatus, timestamp: float | None) -> dict[str, Any]
     return values
 
 
+def _insert_unless_key_exists(conn: Connection) -> Any:
+    """INSERT … ON CONFLICT (idempotency_key) DO NOTHING RETURNING id: a duplicate key inserts
+    nothing and returns no row instead of failing, on SQLite and PostgreSQL alike (the row
+    count is no use here: drivers report it differently for RETURNING statements); a duplicate
+    run id still fails."""
+    module = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return (
+        module.insert(runs)
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(runs.c.id)
+    )
+
+
+def _run_with_key(conn: Connection, idempotency_key: str) -> Run | None:
+    row = conn.execute(
+        select(runs.c.run_body, runs.c.status).where(runs.c.idempotency_key == idempotency_key)
+    ).first()
+    return serialization.deserialize_run(row.run_body, row.status) if row is not None else None
+
+
 # The PostgreSQL advisory lock that serializes dequeuers (any constant shared by all of them).
 _DEQUEUE_LOCK = 0x6B646471  # "kddq"
 
@@ -82,34 +103,45 @@ class SqlRunStorage(RunStorage):
     def __init__(self, database: Database) -> None:
         self.database = database
 
-    def add_run(self, run: Run) -> Run:
+    def add_run(self, run: Run, idempotency_key: str | None = None) -> Run:
         now = time.time()
+        values = {
+            "run_id": run.run_id,
+            "job_name": run.job_name,
+            "status": run.status.value,
+            "partition": run.partition,
+            "parent_run_id": run.parent_run_id,
+            "root_run_id": run.root_run_id,
+            "run_body": serialization.serialize_run(run),
+            "create_timestamp": now,
+            "update_timestamp": now,
+            "idempotency_key": idempotency_key,
+        }
 
-        def insert(conn: Connection) -> None:
-            conn.execute(
-                runs.insert().values(
-                    run_id=run.run_id,
-                    job_name=run.job_name,
-                    status=run.status.value,
-                    partition=run.partition,
-                    parent_run_id=run.parent_run_id,
-                    root_run_id=run.root_run_id,
-                    run_body=serialization.serialize_run(run),
-                    create_timestamp=now,
-                    update_timestamp=now,
-                )
-            )
+        def insert(conn: Connection) -> Run:
+            if idempotency_key is None:
+                conn.execute(runs.insert().values(**values))
+            elif conn.execute(_insert_unless_key_exists(conn).values(**values)).first() is None:
+                # The key is taken (on PostgreSQL the statement waited for a concurrent
+                # insert of the same key to commit): the run it names is the answer.
+                existing = _run_with_key(conn, idempotency_key)
+                if existing is None:
+                    raise KeyError(f"A run with idempotency key {idempotency_key!r} vanished.")
+                return existing
             if run.tags:
                 conn.execute(
                     run_tags.insert(),
                     [{"run_id": run.run_id, "key": k, "value": v} for k, v in run.tags.items()],
                 )
+            return run
 
         try:
-            self.database.write(insert)
+            return self.database.write(insert)
         except IntegrityError:
             raise ValueError(f"A run with id {run.run_id} already exists.") from None
-        return run
+
+    def get_run_by_idempotency_key(self, idempotency_key: str) -> Run | None:
+        return self.database.read(lambda conn: _run_with_key(conn, idempotency_key))
 
     def try_update_run_status(
         self,
