@@ -31,6 +31,7 @@ REVISIONS: tuple[str, ...] = (
     "0002_automation",
     "0003_partial_event_indexes",
     "0004_automation_runs",
+    "0005_latest_materialization_body",
 )
 HEAD = REVISIONS[-1]
 VERSION_TABLE = "kubedag_schema_version"

@@ -41,19 +41,21 @@ _STORE_EVENTS = text(
         FROM json_array_elements(CAST(:rows AS json)) WITH ORDINALITY AS item(value, position)
         CROSS JOIN write_lock
         ORDER BY item.position
-        RETURNING id, run_id, event_type, asset_key, timestamp
+        RETURNING id, run_id, event_type, asset_key, timestamp, body
     ),
     latest AS (
         INSERT INTO asset_keys (asset_key, last_materialization_id,
-            last_materialization_timestamp, last_run_id, create_timestamp)
-        SELECT DISTINCT ON (asset_key) asset_key, id, timestamp, run_id, timestamp
+            last_materialization_timestamp, last_run_id, create_timestamp,
+            last_materialization_body)
+        SELECT DISTINCT ON (asset_key) asset_key, id, timestamp, run_id, timestamp, body
         FROM stored
         WHERE event_type = :materialization AND asset_key IS NOT NULL
         ORDER BY asset_key, id DESC
         ON CONFLICT (asset_key) DO UPDATE SET
             last_materialization_id = excluded.last_materialization_id,
             last_materialization_timestamp = excluded.last_materialization_timestamp,
-            last_run_id = excluded.last_run_id
+            last_run_id = excluded.last_run_id,
+            last_materialization_body = excluded.last_materialization_body
     )
     SELECT id FROM stored ORDER BY id
     """

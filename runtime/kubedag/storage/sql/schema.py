@@ -119,6 +119,9 @@ asset_keys = Table(
     Column("last_materialization_id", BigInteger),
     Column("last_materialization_timestamp", Float),
     Column("last_run_id", String(64)),
+    # Revision 0005: the latest materialization's event body, so reading the latest of many
+    # assets needs no join with the event log.
+    Column("last_materialization_body", Text),
     Column("create_timestamp", Float, nullable=False),
     sqlite_autoincrement=True,
 )
