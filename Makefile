@@ -29,13 +29,13 @@ test: $(STAMP_DEV)
 
 ## lint: ruff (lint + format check) and mypy
 lint: $(STAMP_DEV)
-	$(BIN)/ruff check runtime tests bench examples
-	$(BIN)/ruff format --check runtime tests bench examples
+	$(BIN)/ruff check runtime operator tests bench examples
+	$(BIN)/ruff format --check runtime operator tests bench examples
 	$(BIN)/mypy
 
 format: $(STAMP_DEV)
-	$(BIN)/ruff check --fix runtime tests bench examples
-	$(BIN)/ruff format runtime tests bench examples
+	$(BIN)/ruff check --fix runtime operator tests bench examples
+	$(BIN)/ruff format runtime operator tests bench examples
 
 ## bench: kubedag's figures against the targets
 bench: $(STAMP_RUNTIME)

@@ -39,6 +39,7 @@ from typing import Any, TextIO
 from kubedag import __version__
 from kubedag.cli.assets import add_assets_commands
 from kubedag.cli.backfill import add_backfill_commands
+from kubedag.cli.code_server_cmd import add_code_server_commands
 from kubedag.cli.exit_codes import EXIT_INTERRUPTED, EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE
 from kubedag.cli.instance_cmd import add_instance_commands, local_instance
 from kubedag.cli.job import add_job_commands
@@ -120,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_worker_commands(commands)
     add_schedule_commands(commands)
     add_backfill_commands(commands)
+    add_code_server_commands(commands)
     return parser
 
 

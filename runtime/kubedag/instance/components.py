@@ -251,8 +251,8 @@ def build_run_coordinator(config: InstanceConfig) -> RunCoordinator:
 
 
 def build_run_launcher(config: InstanceConfig) -> RunLauncher:
-    """`run_launcher`: `local_process` (also with nothing configured) or a plugin subclassing
-    `kubedag.runs.launchers.RunLauncher`."""
+    """`run_launcher`: `local_process` (also with nothing configured), `kubernetes`, or a plugin
+    subclassing `kubedag.runs.launchers.RunLauncher`."""
     from kubedag.runs.launchers.base import RunLauncher
     from kubedag.runs.launchers.local_process import LocalProcessRunLauncher
 
@@ -263,8 +263,15 @@ def build_run_launcher(config: InstanceConfig) -> RunLauncher:
     settings = (
         resolve_env_values(part.config, part.key_path(), config.source) if part is not None else {}
     )
-    grace = settings.get("grace_period_seconds", 10.0)
     path = part.key_path() if part is not None else "run_launcher"
+    if part is not None and part.form == "kubernetes":
+        from kubedag.runs.launchers.kubernetes import K8sRunLauncher
+
+        try:
+            return K8sRunLauncher(**settings)
+        except ValueError as exc:
+            raise InstanceConfigError(f"{config.source}: {path}.{exc}") from None
+    grace = settings.get("grace_period_seconds", 10.0)
     return LocalProcessRunLauncher(
         grace_period_seconds=_number(config.source, f"{path}.grace_period_seconds", grace, float)
     )

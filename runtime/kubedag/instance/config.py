@@ -109,6 +109,29 @@ BUILT_IN_FORMS: dict[str, dict[str, dict[str, FieldSpec]]] = {
     },
     "run_launcher": {
         "local_process": {"grace_period_seconds": FieldSpec(_NUMBER)},
+        # the pod of each run; meaning and finer checks: kubedag.runs.launchers.kubernetes
+        "kubernetes": {
+            "image": FieldSpec(_STR),
+            "namespace": FieldSpec(_STR),
+            "image_pull_policy": FieldSpec(_STR),
+            "service_account_name": FieldSpec(_STR),
+            "env": FieldSpec(_LIST),  # Kubernetes EnvVar entries (secrets: valueFrom)
+            "env_from": FieldSpec(_LIST),
+            "resources": FieldSpec(_MAP),
+            "node_selector": FieldSpec(_MAP),
+            "tolerations": FieldSpec(_LIST),
+            "labels": FieldSpec(_MAP),
+            "annotations": FieldSpec(_MAP),
+            "home": FieldSpec(_STR),
+            "working_dir": FieldSpec(_STR),
+            "run_as_user": FieldSpec(_INT),
+            "read_only_root_filesystem": FieldSpec(_BOOL),
+            "grace_period_seconds": FieldSpec(_INT),
+            "pending_timeout_seconds": FieldSpec(_NUMBER),
+            "kubeconfig_file": FieldSpec(_STR),
+            "context": FieldSpec(_STR),
+            "in_cluster": FieldSpec(_BOOL),
+        },
     },
 }
 
@@ -251,7 +274,7 @@ def _parse_part(source: str, part: str, value: Any) -> PartConfig:
         _check_postgres(source, f"{part}.postgres", config)
     if part == "run_coordinator" and form == "queued":
         _check_queue(source, f"{part}.queued", config)
-    if part == "run_launcher" and form == "local_process":
+    if part == "run_launcher" and form in ("local_process", "kubernetes"):
         _check_not_negative(source, f"{part}.{form}", config, ("grace_period_seconds",))
     return PartConfig(part, config, form=form)
 

@@ -156,7 +156,8 @@ def test_the_plugin_forms(tmp_path: Path) -> None:
         ),
         (
             {"run_launcher": {"local": {}}},
-            "run_launcher: expected {local_process: {...}}, or the plugin form",
+            "run_launcher: expected {local_process: {...}} or {kubernetes: {...}}, or the plugin "
+            "form",
         ),
         (
             {"run_launcher": {"local_process": {"grace_period_seconds": -1}}},

@@ -1,0 +1,1 @@
+"""Tests of kubedag_operator: custom resource models, generated CRDs and handlers."""
