@@ -1,0 +1,87 @@
+"""What one running operator holds in memory, and its options.
+
+kopf gives every handler the operator's `memo`; the startup handler (`settings.configure`)
+puts an `OperatorState` in it as `memo.kubedag`. Nothing here is needed to resume after a
+restart — every handler reads the observed state again — it only saves work: open runtime
+instances, the API client, a lock per object so two triggers of one object do not act at once.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from kubedag_operator.instances import InstanceRegistry, instance_for_namespace
+from kubedag_operator.kube import KubeApi
+
+if TYPE_CHECKING:
+    from kubedag.instance.instance import Instance
+
+DEFAULT_PEERING_NAME = "kubedag-operator"
+
+
+@dataclass(frozen=True)
+class OperatorOptions:
+    """How to run the operator (`kubedag operator` flags)."""
+
+    namespaces: tuple[str, ...] = ()
+    """The namespaces watched; empty with `all_namespaces`."""
+    all_namespaces: bool = False
+    peering_name: str = DEFAULT_PEERING_NAME
+    """The kopf peering object shared by the replicas: only the one with the highest priority
+    is active, the others wait and take over when it stops renewing its record."""
+    standalone: bool = False
+    """No peering: for one replica, or development."""
+    priority: int = field(default_factory=lambda: random.randint(1, 1_000_000))
+    """The replica's peering priority; distinct per replica so that exactly one is active."""
+    resync_seconds: float = 2.0
+    """How often a Run's status is compared with its run record and pod."""
+    kubeconfig_file: str | None = None
+    home: str | None = None
+    """Where the operator's runtime instances keep local files (default: a temporary dir)."""
+
+
+@dataclass
+class OperatorState:
+    """The operator's in-memory state (`memo.kubedag`)."""
+
+    options: OperatorOptions
+    kube: KubeApi
+    instances: InstanceRegistry = field(default_factory=InstanceRegistry)
+    _locks: defaultdict[str, threading.Lock] = field(
+        default_factory=lambda: defaultdict(threading.Lock)
+    )
+    _locks_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def lock(self, uid: str) -> threading.Lock:
+        """The lock of one object (by uid): one action at a time per object."""
+        with self._locks_lock:
+            return self._locks[uid]
+
+    def forget(self, uid: str) -> None:
+        with self._locks_lock:
+            self._locks.pop(uid, None)
+
+    def instance_for(self, namespace: str) -> Instance:
+        """The runtime instance of the namespace's one `Instance` object (opened on demand);
+        raises `InstanceUnavailableError`, whose `reason` and `message` suit a condition."""
+        return instance_for_namespace(self.instances, self.kube, namespace, self.options.home or "")
+
+    def close(self) -> None:
+        self.instances.dispose_all()
+        self.kube.close()
+
+
+def operator_state(memo: Any) -> OperatorState:
+    """The state the startup handler put in kopf's memo."""
+    state = getattr(memo, "kubedag", None)
+    if not isinstance(state, OperatorState):
+        raise RuntimeError(
+            "The kubedag operator's state is missing from kopf's memo: start the operator with "
+            "`kubedag operator` (or kubedag_operator.running), which loads "
+            "kubedag_operator.settings."
+        )
+    return state

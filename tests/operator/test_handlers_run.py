@@ -1,0 +1,572 @@
+"""The operator end to end on the emulated Kubernetes API, with a real PostgreSQL (storage,
+through a Secret) and a real S3-API server (compute logs): Instance, CodeLocation, Job and Run
+objects → a run pod owned by the Run → the test kubelet runs `kubedag run-worker` → the run
+record and the Run's status say how it went."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import kubedag as dg
+from kubedag.runs.launchers.kubernetes import pod_name
+from tests.fixtures.kubernetes import KubernetesHarness, TestKubelet
+from tests.fixtures.s3 import S3Server
+from tests.operator.conftest import OperatorRunner
+from tests.runtime.runs.conftest import wait_for
+
+JOBS = '''
+import time
+from pathlib import Path
+
+import kubedag as dg
+
+
+class Gate(dg.Config):
+    path: str
+
+
+@dg.asset
+def one() -> int:
+    print("hello from one")
+    return 1
+
+
+@dg.asset
+def two(one: int) -> int:
+    return one + 1
+
+
+@dg.asset
+def boom() -> int:
+    raise RuntimeError("boom on purpose")
+
+
+@dg.asset
+def first(config: Gate) -> int:
+    """Waits until the test creates the gate file (at most a minute)."""
+    deadline = time.monotonic() + 60
+    while not Path(config.path).exists():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"nobody opened the gate {config.path}")
+        time.sleep(0.02)
+    return 1
+
+
+@dg.asset
+def second(first: int) -> int:
+    return first + 1
+
+
+defs = dg.Definitions(
+    assets=[one, two, boom, first, second],
+    jobs=[
+        dg.define_asset_job("quick", selection=["one", "two"]),
+        dg.define_asset_job("failing", selection=["boom"]),
+        dg.define_asset_job("gated", selection=["first", "second"]),
+    ],
+)
+'''
+SECRET = "kubedag-storage"
+IN_PROCESS = {"execution": {"config": {"in_process": {}}}}
+G = "kubedag.io"
+
+
+@dataclass
+class Cluster:
+    """One test's namespace with an Instance, a CodeLocation and Jobs, and its operator."""
+
+    api: KubernetesHarness
+    kubelet: TestKubelet
+    namespace: str
+    instance: dg.Instance  # the test's own view of the same PostgreSQL
+    tmp: Path
+
+    def create(self, plural: str, body: dict[str, Any], group: str = G) -> dict[str, Any]:
+        return self.api.create(group, plural, self.namespace, body)
+
+    def get(self, plural: str, name: str, group: str = G) -> dict[str, Any] | None:
+        return self.api.get(group, plural, self.namespace, name)
+
+    def run(self, name: str, job: str, **spec: Any) -> dict[str, Any]:
+        return self.create(
+            "runs",
+            {
+                "apiVersion": "kubedag.io/v1alpha1",
+                "kind": "Run",
+                "metadata": {"name": name},
+                "spec": {"jobRef": {"name": job}, **spec},
+            },
+        )
+
+    def status(self, name: str) -> dict[str, Any]:
+        return (self.get("runs", name) or {}).get("status") or {}
+
+    def condition(self, name: str, type: str) -> dict[str, Any] | None:
+        return next(
+            (c for c in self.status(name).get("conditions") or [] if c["type"] == type), None
+        )
+
+    def wait_phase(self, name: str, phases: tuple[str, ...], timeout: float = 30) -> dict:
+        def ready() -> dict[str, Any] | None:
+            status = self.status(name)
+            return status if status.get("phase") in phases else None
+
+        return wait_for(  # type: ignore[no-any-return]
+            ready, timeout, f"Run {name} to be {'/'.join(phases)}; {self.describe(name)}"
+        )
+
+    def describe(self, name: str) -> str:
+        status = self.status(name)
+        pod = status.get("podName")
+        log = self.kubelet.log(self.namespace, pod) if pod else ""
+        return f"status: {status}\npod log:\n{log}"
+
+    def record(self, name: str) -> dg.Run:
+        run_id = self.status(name)["runId"]
+        run = self.instance.get_run_by_id(run_id)
+        assert run is not None
+        return run
+
+    def pod(self, name: str) -> dict[str, Any] | None:
+        return self.api.get("", "pods", self.namespace, name)
+
+    def step_started(self, name: str, step: str) -> bool:
+        run_id = self.status(name).get("runId")
+        return bool(run_id) and any(
+            e.step_key == step
+            for e in self.instance.all_logs(run_id, of_type=dg.EventType.STEP_START)
+        )
+
+
+@pytest.fixture
+def cluster(
+    postgres_url: str,  # first: its database is dropped after the namespace's pods are gone
+    kubernetes_api: KubernetesHarness,
+    test_kubelet: TestKubelet,
+    k8s_namespace: str,
+    s3_server: S3Server,
+    s3_bucket: str,
+    operator_runner: OperatorRunner,
+    tmp_path: Path,
+) -> Iterator[Cluster]:
+    code = tmp_path / "code" / "jobs.py"
+    code.parent.mkdir()
+    code.write_text(textwrap.dedent(JOBS))
+    ns = k8s_namespace
+    kubernetes_api.create(
+        "",
+        "secrets",
+        ns,
+        {
+            "metadata": {"name": SECRET},
+            "stringData": {
+                "url": postgres_url,
+                "access-key": s3_server.access_key,
+                "secret-key": s3_server.secret_key,
+            },
+        },
+    )
+
+    def ref(key: str) -> dict[str, Any]:
+        return {"secretKeyRef": {"name": SECRET, "key": key}}
+
+    kubernetes_api.create(
+        G,
+        "instances",
+        ns,
+        {
+            "apiVersion": "kubedag.io/v1alpha1",
+            "kind": "Instance",
+            "metadata": {"name": "kubedag"},
+            "spec": {
+                "storage": {"postgres": {"postgres_url": ref("url")}},
+                "compute_logs": {
+                    "s3": {
+                        "bucket": s3_bucket,
+                        "endpoint_url": s3_server.endpoint_url,
+                        "region": s3_server.region,
+                        "credentials": {
+                            "access_key_id": ref("access-key"),
+                            "secret_access_key": ref("secret-key"),
+                        },
+                    }
+                },
+                "run_coordinator": {
+                    "queued": {"max_concurrent_runs": 10, "dequeue_interval_seconds": 0.2}
+                },
+                "run_monitoring": {"poll_interval_seconds": 0.5, "start_timeout_seconds": 60},
+                "run_launcher": {
+                    "kubernetes": {
+                        "home": str(tmp_path / "pod-home"),
+                        "grace_period_seconds": 5,
+                        "env": [{"name": "AWS_DEFAULT_REGION", "value": s3_server.region}],
+                    }
+                },
+            },
+        },
+    )
+    kubernetes_api.create(
+        G,
+        "codelocations",
+        ns,
+        {
+            "apiVersion": "kubedag.io/v1alpha1",
+            "kind": "CodeLocation",
+            "metadata": {"name": "jobs"},
+            "spec": {"image": "registry.example/jobs:1.0", "pythonFile": str(code), "replicas": 0},
+        },
+    )
+    for job in ("quick", "failing", "gated"):
+        kubernetes_api.create(
+            G,
+            "jobs",
+            ns,
+            {
+                "apiVersion": "kubedag.io/v1alpha1",
+                "kind": "Job",
+                "metadata": {"name": job},
+                "spec": {
+                    "codeLocationRef": {"name": "jobs"},
+                    "jobName": job,
+                    "runConfig": IN_PROCESS,
+                    "tags": {"team": "data"},
+                },
+            },
+        )
+    instance = dg.Instance.from_config(
+        {"storage": {"postgres": {"postgres_url": postgres_url}}}, home=str(tmp_path / "home")
+    )
+    operator_runner(ns)
+    try:
+        yield Cluster(kubernetes_api, test_kubelet, ns, instance, tmp_path)
+    finally:
+        instance.dispose()
+
+
+def test_a_run_succeeds_in_a_pod_owned_by_the_run(
+    cluster: Cluster, s3_server: S3Server, s3_bucket: str
+) -> None:
+    ready = wait_for(
+        lambda: next(
+            (
+                c
+                for c in ((cluster.get("instances", "kubedag") or {}).get("status") or {}).get(
+                    "conditions"
+                )
+                or []
+                if c["type"] == "Ready" and c["status"] == "True"
+            ),
+            None,
+        ),
+        30,
+        f"the Instance to be Ready: {cluster.get('instances', 'kubedag')}",
+    )
+    assert ready["reason"] == "Migrated"
+    created = cluster.run("quick-1", "quick", tags={"requested-by": "alice"})
+    status = cluster.wait_phase("quick-1", ("Succeeded", "Failed"))
+    assert status["phase"] == "Succeeded", cluster.describe("quick-1")
+    run = cluster.record("quick-1")
+    assert run.status is dg.RunStatus.SUCCESS
+    assert run.tags["team"] == "data" and run.tags["requested-by"] == "alice"
+    assert status["steps"] == {"succeeded": 2, "failed": 0, "skipped": 0, "total": 2}
+    assert status["startTime"] and status["completionTime"]
+    assert cluster.condition("quick-1", "Succeeded")["reason"] == "Succeeded"  # type: ignore[index]
+    assert cluster.condition("quick-1", "Accepted")["status"] == "True"  # type: ignore[index]
+    pod = cluster.pod(pod_name(run.run_id))
+    assert pod is not None and status["podName"] == pod["metadata"]["name"]
+    assert pod["metadata"]["ownerReferences"] == [
+        {
+            "apiVersion": "kubedag.io/v1alpha1",
+            "kind": "Run",
+            "name": "quick-1",
+            "uid": created["metadata"]["uid"],
+            "controller": True,
+            "blockOwnerDeletion": True,
+        }
+    ]
+    assert pod["spec"]["containers"][0]["image"] == "registry.example/jobs:1.0"
+    secret_text = str(pod) + str(cluster.get("instances", "kubedag"))
+    assert s3_server.secret_key not in secret_text and "password" not in str(status)
+    s3 = s3_server.client()
+    try:
+        keys = [o["Key"] for o in s3.list_objects_v2(Bucket=s3_bucket).get("Contents", [])]
+        logs = [
+            s3.get_object(Bucket=s3_bucket, Key=k)["Body"].read().decode()
+            for k in keys
+            if run.run_id in k
+        ]
+    finally:
+        s3.close()
+    assert any("hello from one" in text for text in logs), keys
+
+
+def test_a_failing_step_fails_the_run_with_user_code_error(cluster: Cluster) -> None:
+    cluster.run("failing-1", "failing")
+    status = cluster.wait_phase("failing-1", ("Succeeded", "Failed", "Canceled"))
+    assert status["phase"] == "Failed", cluster.describe("failing-1")
+    assert status["steps"]["failed"] == 1
+    condition = cluster.condition("failing-1", "Succeeded")
+    assert condition is not None and condition["status"] == "False"
+    assert condition["reason"] == "UserCodeError"
+    assert cluster.record("failing-1").status is dg.RunStatus.FAILURE
+
+
+def test_deleting_a_running_run_cancels_it(cluster: Cluster) -> None:
+    gate = cluster.tmp / "gate"
+    cluster.run("gated-1", "gated", runConfig={"ops": {"first": {"config": {"path": str(gate)}}}})
+    wait_for(lambda: cluster.step_started("gated-1", "first"), 30, "the first step to start")
+    name = cluster.status("gated-1")["podName"]
+    run_id = cluster.status("gated-1")["runId"]
+    cluster.wait_phase("gated-1", ("Running",))
+    cluster.api.store.delete(cluster.api.store.resource(G, "runs"), cluster.namespace, "gated-1")
+    # the finalizer holds the Run while the worker stops (SIGTERM: the run becomes CANCELING)
+    assert cluster.get("runs", "gated-1") is not None
+    wait_for(
+        lambda: (
+            cluster.instance.get_run_by_id(run_id).status  # type: ignore[union-attr]
+            in (dg.RunStatus.CANCELING, dg.RunStatus.CANCELED)
+        ),
+        30,
+        "the run to be canceling",
+    )
+    gate.touch()  # the running step may finish; no further step starts
+    wait_for(lambda: cluster.get("runs", "gated-1") is None, 30, "the Run to be gone")
+    run = cluster.instance.get_run_by_id(run_id)
+    assert run is not None and run.status is dg.RunStatus.CANCELED
+    wait_for(lambda: cluster.pod(name) is None, 10, "the pod to be gone")
+    assert not any(
+        e.step_key == "second"
+        for e in cluster.instance.all_logs(run_id, of_type=dg.EventType.STEP_START)
+    )
+
+
+def test_an_invalid_run_gets_a_condition_and_others_still_run(cluster: Cluster) -> None:
+    cluster.create(
+        "runs",
+        {
+            "apiVersion": "kubedag.io/v1alpha1",
+            "kind": "Run",
+            "metadata": {"name": "bad"},
+            "spec": {"jobRef": {}, "activeDeadlineSeconds": 0},
+        },
+    )
+    cluster.run("no-such-job", "nope")
+    cluster.run("fine", "quick")
+    condition = wait_for(
+        lambda: cluster.condition("bad", "Accepted"), 30, "the invalid Run's condition"
+    )
+    assert (condition["status"], condition["reason"]) == ("False", "InvalidSpec")
+    assert "spec.jobRef.name" in condition["message"]
+    assert "spec.activeDeadlineSeconds" in condition["message"]
+    missing = wait_for(
+        lambda: (
+            (c := cluster.condition("no-such-job", "Accepted"))
+            and c["reason"] != "InstanceNotReady"
+            and c
+        ),
+        30,
+        "the missing Job's condition",
+    )
+    assert (missing["reason"], "spec.jobRef.name" in missing["message"]) == ("JobNotFound", True)
+    assert cluster.wait_phase("fine", ("Succeeded", "Failed"))["phase"] == "Succeeded"
+    assert cluster.status("bad").get("runId") is None
+    # the missing Job appears: the Run is accepted then
+    cluster.create(
+        "jobs",
+        {
+            "apiVersion": "kubedag.io/v1alpha1",
+            "kind": "Job",
+            "metadata": {"name": "nope"},
+            "spec": {
+                "codeLocationRef": {"name": "jobs"},
+                "jobName": "quick",
+                "runConfig": IN_PROCESS,
+            },
+        },
+    )
+    assert cluster.wait_phase("no-such-job", ("Succeeded", "Failed"))["phase"] == "Succeeded"
+
+
+def test_a_vanished_pod_is_retried_per_spec(cluster: Cluster) -> None:
+    gate = cluster.tmp / "gate"
+    cluster.run(
+        "lost-1",
+        "gated",
+        runConfig={"ops": {"first": {"config": {"path": str(gate)}}}},
+        retry={"limit": 1, "reasons": ["PodLost"]},
+    )
+    wait_for(lambda: cluster.step_started("lost-1", "first"), 30, "the first step to start")
+    first_pod = cluster.status("lost-1")["podName"]
+    pods = cluster.api.store.resource("", "pods")
+    cluster.api.store.delete(pods, cluster.namespace, first_pod, grace_period=0)  # node lost
+    status = wait_for(
+        lambda: (s := cluster.status("lost-1")).get("retries") == 1 and s, 30, "a retry"
+    )
+    assert status["podName"] == pod_name(status["runId"], 1)
+    gate.touch()
+    status = cluster.wait_phase("lost-1", ("Succeeded", "Failed"))
+    assert status["phase"] == "Succeeded", cluster.describe("lost-1")
+    events = [e.user_message for e in cluster.instance.all_logs(status["runId"])]
+    assert any("PodLost" in m for m in events)
+
+
+def test_a_vanished_pod_without_retries_fails_the_run_naming_the_reason(
+    cluster: Cluster,
+) -> None:
+    gate = cluster.tmp / "gate"
+    cluster.run("lost-2", "gated", runConfig={"ops": {"first": {"config": {"path": str(gate)}}}})
+    wait_for(lambda: cluster.step_started("lost-2", "first"), 30, "the first step to start")
+    pods = cluster.api.store.resource("", "pods")
+    cluster.api.store.delete(
+        pods, cluster.namespace, cluster.status("lost-2")["podName"], grace_period=0
+    )
+    status = cluster.wait_phase("lost-2", ("Succeeded", "Failed", "Canceled"))
+    assert status["phase"] == "Failed"
+    condition = cluster.condition("lost-2", "Succeeded")
+    assert condition is not None and condition["reason"] == "PodLost", condition
+
+
+def test_an_operator_restart_keeps_state_and_does_nothing_twice(
+    cluster: Cluster, operator_runner: OperatorRunner, kubernetes_api: KubernetesHarness
+) -> None:
+    gate = cluster.tmp / "gate"
+    cluster.run("restart-1", "gated", runConfig={"ops": {"first": {"config": {"path": str(gate)}}}})
+    wait_for(lambda: cluster.step_started("restart-1", "first"), 30, "the first step to start")
+    status = cluster.status("restart-1")
+    operator_runner.stop_all()
+    gate.touch()
+    operator_runner(cluster.namespace)
+    done = cluster.wait_phase("restart-1", ("Succeeded", "Failed"))
+    assert done["phase"] == "Succeeded"
+    assert done["runId"] == status["runId"]
+    runs = cluster.instance.get_runs(dg.RunsFilter(tags={"kubedag.io/run": "restart-1"}))
+    assert [r.run_id for r in runs] == [status["runId"]]
+    pods = kubernetes_api.list(
+        "", "pods", cluster.namespace, f"kubedag.io/run-id={status['runId']}"
+    )
+    assert len(pods) == 1
+    created = [
+        e
+        for e in kubernetes_api.list("", "events", cluster.namespace)
+        if "Created run" in e.get("message", "") and e["involvedObject"]["name"] == "restart-1"
+    ]
+    assert len(created) == 1, [
+        (e["involvedObject"]["name"], e.get("message"))
+        for e in kubernetes_api.list("", "events", cluster.namespace)
+    ]
+
+
+def test_a_run_past_its_deadline_is_canceled_and_a_ttl_deletes_finished_runs(
+    cluster: Cluster,
+) -> None:
+    cluster.create(
+        "jobs",
+        {  # the multiprocess executor: a cancel stops the running step
+            "apiVersion": "kubedag.io/v1alpha1",
+            "kind": "Job",
+            "metadata": {"name": "gated-mp"},
+            "spec": {"codeLocationRef": {"name": "jobs"}, "jobName": "gated"},
+        },
+    )
+    never = cluster.tmp / "never"
+    cluster.run(
+        "slow",
+        "gated-mp",
+        activeDeadlineSeconds=1,
+        runConfig={"ops": {"first": {"config": {"path": str(never)}}}},
+    )
+    cluster.run("short-lived", "quick", ttlSecondsAfterFinished=1)
+    status = cluster.wait_phase("slow", ("Succeeded", "Failed", "Canceled"), timeout=40)
+    assert status["phase"] == "Canceled", cluster.describe("slow")
+    condition = cluster.condition("slow", "Succeeded")
+    assert condition is not None and condition["reason"] == "DeadlineExceeded", condition
+    assert cluster.record("slow").status is dg.RunStatus.CANCELED
+    wait_for(lambda: cluster.get("runs", "short-lived") is None, 30, "the TTL to delete the Run")
+    runs = cluster.instance.get_runs(dg.RunsFilter(tags={"kubedag.io/run": "short-lived"}))
+    assert [r.status for r in runs] == [dg.RunStatus.SUCCESS]  # the record stays
+
+
+def test_runs_created_outside_kubernetes_are_launched_as_pods_too(cluster: Cluster) -> None:
+    code = cluster.tmp / "code" / "jobs.py"
+    run = cluster.instance.create_run(
+        job_name="quick",
+        run_config=IN_PROCESS,
+        code_location={"python_file": str(code)},
+        tags={"kubedag/image": "registry.example/jobs:1.0"},  # or run_launcher.kubernetes.image
+        status=dg.RunStatus.QUEUED,
+    )
+    done = wait_for(
+        lambda: (r := cluster.instance.get_run_by_id(run.run_id)) and r.is_finished and r,
+        30,
+        f"the queued run to be launched and finish: {cluster.pod(pod_name(run.run_id))}",
+    )
+    assert done.status is dg.RunStatus.SUCCESS, [
+        e.user_message for e in cluster.instance.all_logs(run.run_id)
+    ]
+    pod = cluster.pod(pod_name(run.run_id))
+    assert pod is not None and "ownerReferences" not in pod["metadata"]
+    assert cluster.api.list(G, "runs", cluster.namespace) == []  # no Run object needed
+
+
+def test_an_instance_whose_secret_is_missing_says_so(
+    kubernetes_api: KubernetesHarness, k8s_namespace: str, operator_runner: OperatorRunner
+) -> None:
+    kubernetes_api.create(
+        G,
+        "instances",
+        k8s_namespace,
+        {
+            "apiVersion": "kubedag.io/v1alpha1",
+            "kind": "Instance",
+            "metadata": {"name": "kubedag"},
+            "spec": {
+                "storage": {
+                    "postgres": {"postgres_url": {"secretKeyRef": {"name": "absent", "key": "url"}}}
+                }
+            },
+        },
+    )
+    operator_runner(k8s_namespace)
+
+    def ready() -> dict[str, Any] | None:
+        body = kubernetes_api.get(G, "instances", k8s_namespace, "kubedag") or {}
+        return next(
+            (c for c in (body.get("status") or {}).get("conditions") or [] if c["type"] == "Ready"),
+            None,
+        )
+
+    condition = wait_for(ready, 30, "the Instance's Ready condition")
+    assert (condition["status"], condition["reason"]) == ("False", "SecretNotFound")
+    assert "'absent'" in condition["message"] and "'url'" in condition["message"]
+
+
+def test_replicas_share_a_peering_object_and_one_takes_over_from_the_other(
+    cluster: Cluster,
+    operator_runner: OperatorRunner,
+    kubernetes_api: KubernetesHarness,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    operator_runner.stop_all()  # the fixture's standalone operator
+    caplog.set_level("INFO", logger="kopf")
+    standby = operator_runner(cluster.namespace, standalone=False, priority=100)
+    active = operator_runner(cluster.namespace, standalone=False, priority=200)
+    peering = kubernetes_api.get("kopf.dev", "kopfpeerings", cluster.namespace, "kubedag-operator")
+    assert peering is not None  # created by the operator when missing
+    wait_for(
+        lambda: any("Pausing operations in favour of" in r.getMessage() for r in caplog.records),
+        30,
+        f"the lower-priority replica to pause: {kubernetes_api.get('kopf.dev', 'kopfpeerings', cluster.namespace, 'kubedag-operator')}",
+    )
+    cluster.run("peered-1", "quick")
+    assert cluster.wait_phase("peered-1", ("Succeeded", "Failed"))["phase"] == "Succeeded"
+    active.stop()  # the standby takes over once the active replica's record is gone
+    cluster.run("peered-2", "quick")
+    status = cluster.wait_phase("peered-2", ("Succeeded", "Failed"), timeout=60)
+    assert status["phase"] == "Succeeded"
+    assert not standby.stop_flag.is_set()
