@@ -21,8 +21,7 @@ from kubedag.backfills.status import BACKFILL_TAG, backfill_status
 from kubedag.definitions.job import JobDefinition
 from kubedag.definitions.partitions import PartitionKeyRange, TimeWindowPartitionsDefinition
 from kubedag.errors import InvalidConfigError, KubedagError
-from kubedag.execution.executor_selection import check_run_requirements
-from kubedag.execution.run import _storable_run_config, partition_range_tags, prepare_run
+from kubedag.execution.run import prepare_run, storable_run_config
 from kubedag.runs.run import Run, RunStatus
 from kubedag.runs.submission import create_run_for_job
 from kubedag.storage.records import Backfill, BackfillStatus
@@ -59,39 +58,6 @@ def check_range_backfill(job: JobDefinition) -> TimeWindowPartitionsDefinition:
                 "partitions, or drop --from-range."
             )
     return partitions_def
-
-
-def create_range_run(
-    instance: Any,
-    job: JobDefinition,
-    *,
-    code_location: Mapping[str, str],
-    partition_range: PartitionKeyRange,
-    run_config: Any = None,
-    tags: Mapping[str, str] | None = None,
-    idempotency_key: str | None = None,
-) -> Run:
-    """`create_run_for_job` for one run over `partition_range` (described by its range tags)."""
-    prepared = prepare_run(
-        job,
-        run_config=run_config,
-        instance=instance,
-        partition_key_range=partition_range,
-        use_job_executor=True,
-    )
-    check_run_requirements(
-        prepared.executor, Run(job.name, code_location=dict(code_location)), instance
-    )
-    run_tags = {**job.run_tags, **(tags or {}), **partition_range_tags(partition_range)}
-    created: Run = instance.create_run(
-        job_name=job.name,
-        run_config=_storable_run_config(prepared.config.raw),
-        tags=run_tags,
-        asset_selection=job.selection.asset_keys if job.selection is not None else None,
-        code_location=dict(code_location),
-        idempotency_key=idempotency_key,
-    )
-    return created
 
 
 def create_backfill(
@@ -143,7 +109,7 @@ def create_backfill(
         else None,
         from_range=from_range,
         tags=dict(tags or {}),
-        run_config=_storable_run_config(run_config or {}),
+        run_config=storable_run_config(run_config or {}),
         code_location=dict(code_location),
     )
     instance.add_backfill(backfill)
@@ -177,11 +143,11 @@ def submit_backfill_runs(instance: Any, job: JobDefinition, backfill: Backfill) 
             return refresh_backfill(instance, stored)
         idempotency_key = f"backfill:{backfill.backfill_id}:{label}"
         if key is None:
-            run = create_range_run(
+            run = create_run_for_job(
                 instance,
                 job,
                 code_location=backfill.code_location,
-                partition_range=PartitionKeyRange(
+                partition_key_range=PartitionKeyRange(
                     backfill.partition_keys[0], backfill.partition_keys[-1]
                 ),
                 run_config=backfill.run_config or None,

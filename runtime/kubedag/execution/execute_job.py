@@ -22,7 +22,7 @@ from kubedag.errors import InvalidInvocationError
 from kubedag.execution.executor_selection import check_run_requirements
 from kubedag.execution.reexecution import ReexecutionOptions, reexecute_run, resolve_step_selection
 from kubedag.execution.result import ExecuteInProcessResult
-from kubedag.execution.run import _storable_run_config, execute_run, prepare_run
+from kubedag.execution.run import execute_run, prepare_run, storable_run_config
 from kubedag.runs.run import Run
 
 
@@ -115,7 +115,7 @@ def execute_job(
     )
     run = instance.create_run(
         job_name=job_def.name,
-        run_config=_storable_run_config(prepared.config.raw),
+        run_config=storable_run_config(prepared.config.raw),
         tags={**job_def.run_tags, **(tags or {})},
         asset_selection=job_def.selection.asset_keys if job_def.selection is not None else None,
         step_keys_to_execute=tuple(prepared.plan.step_keys) if step_keys is not None else None,

@@ -282,7 +282,7 @@ def reexecute_run(
     worker loads the job from) unless `code_location` is; the run config is checked before the
     record is created, as for any run."""
     from kubedag.execution.executor_selection import check_run_requirements
-    from kubedag.execution.run import _storable_run_config, prepare_run
+    from kubedag.execution.run import prepare_run, storable_run_config
 
     parent = _get_run(instance, parent_run_id)
     if parent.job_name != job.name:
@@ -319,7 +319,7 @@ def reexecute_run(
     check_run_requirements(prepared.executor, Run(job.name, code_location=location), instance)
     run = instance.create_run(
         job_name=job.name,
-        run_config=_storable_run_config(prepared.config.raw),
+        run_config=storable_run_config(prepared.config.raw),
         tags=reexecution_tags(parent, tags, from_failure=from_failure, selection=selection),
         parent_run_id=parent.run_id,
         root_run_id=parent.root_run_id or parent.run_id,

@@ -83,6 +83,11 @@ def partition_range_from_tags(tags: Mapping[str, str] | None) -> PartitionKeyRan
     return PartitionKeyRange(start, end)
 
 
+def run_partition_range(run: Run) -> PartitionKeyRange | None:
+    """The range a run record covers: its range tags, unless it names a single partition."""
+    return partition_range_from_tags(run.tags) if run.partition is None else None
+
+
 def partition_range_tags(partition_range: PartitionKeyRange) -> dict[str, str]:
     """The tags that describe a run over `partition_range`."""
     return {
@@ -116,7 +121,7 @@ class RunExecution:
         self.namespace = ResourceNamespace(resources)
         self.writer = writer
         self.partition_key = run.partition
-        self.partition_key_range = partition_range_from_tags(run.tags)
+        self.partition_key_range = run_partition_range(run)
         self._partition_keys: list[str] | None = None
         self.input_values = dict(input_values)
         self.step_failures: list[tuple[StepSpec, StepFailed]] = []
@@ -425,7 +430,7 @@ def _check_inputs_provided(
                 _input_value(config, input_values, source)
 
 
-def _storable_run_config(raw: Mapping[str, Any]) -> dict[str, Any]:
+def storable_run_config(raw: Mapping[str, Any]) -> dict[str, Any]:
     """The run config as it is recorded: Config objects become plain dicts."""
 
     def convert(value: Any) -> Any:
@@ -534,7 +539,7 @@ def execute_job(
     run = instance.create_run(
         job_name=job.name,
         run_id=run_id,
-        run_config=_storable_run_config(prepared.config.raw),
+        run_config=storable_run_config(prepared.config.raw),
         tags=run_tags,
         asset_selection=job.selection.asset_keys if job.selection is not None else None,
         step_keys_to_execute=tuple(prepared.plan.step_keys) if op_selection else None,
@@ -573,9 +578,7 @@ def execute_run(
             run_config=run.run_config,
             instance=instance,
             partition_key=run.partition,
-            partition_key_range=partition_range_from_tags(run.tags)
-            if run.partition is None
-            else None,
+            partition_key_range=run_partition_range(run),
             step_keys=run.step_keys_to_execute,
             use_job_executor=True,
         )
@@ -828,7 +831,7 @@ def execute_prepared_run(
 
 
 def _range_keys(job: JobDefinition, run: Run, instance: Any) -> list[str] | None:
-    partition_range = partition_range_from_tags(run.tags) if run.partition is None else None
+    partition_range = run_partition_range(run)
     if partition_range is None:
         return None
     return run_partition_keys(job, None, partition_range, instance)

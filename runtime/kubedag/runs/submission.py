@@ -14,8 +14,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from kubedag.definitions.job import JobDefinition
+from kubedag.definitions.partitions import PartitionKeyRange
 from kubedag.execution.executor_selection import check_run_requirements
-from kubedag.execution.run import PARTITION_TAG, _storable_run_config, prepare_run
+from kubedag.execution.run import (
+    PARTITION_TAG,
+    partition_range_tags,
+    prepare_run,
+    storable_run_config,
+)
 from kubedag.runs.run import Run
 
 
@@ -47,6 +53,7 @@ def create_run_for_job(
     run_config: Any = None,
     tags: Mapping[str, str] | None = None,
     partition_key: str | None = None,
+    partition_key_range: PartitionKeyRange | None = None,
     idempotency_key: str | None = None,
 ) -> Run:
     """Check a run of `job`, then store its record (NOT_STARTED) with where its code is.
@@ -59,6 +66,7 @@ def create_run_for_job(
         run_config=run_config,
         instance=instance,
         partition_key=partition_key,
+        partition_key_range=partition_key_range,
         use_job_executor=True,  # the worker runs it with the job's executor: check that too
     )
     check_run_requirements(
@@ -67,9 +75,11 @@ def create_run_for_job(
     run_tags = {**job.run_tags, **(tags or {})}
     if partition_key is not None:
         run_tags[PARTITION_TAG] = partition_key
+    if partition_key_range is not None:  # one run over the range, described by its tags
+        run_tags.update(partition_range_tags(partition_key_range))
     created: Run = instance.create_run(
         job_name=job.name,
-        run_config=_storable_run_config(prepared.config.raw),
+        run_config=storable_run_config(prepared.config.raw),
         tags=run_tags,
         asset_selection=job.selection.asset_keys if job.selection is not None else None,
         partition=partition_key,

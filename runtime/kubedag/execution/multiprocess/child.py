@@ -190,7 +190,7 @@ def spawned_step_main(spawned: SpawnedStep, writer: Connection) -> None:
     fd = writer.fileno()
     instance = None
     try:
-        from kubedag.execution.run import partition_range_from_tags, prepare_run
+        from kubedag.execution.run import prepare_run, run_partition_range
         from kubedag.instance.instance import Instance, InstanceRef
         from kubedag.runs.code_pointer import CodePointer
 
@@ -205,9 +205,7 @@ def spawned_step_main(spawned: SpawnedStep, writer: Connection) -> None:
             run_config=run.run_config,
             instance=instance,
             partition_key=run.partition,
-            partition_key_range=partition_range_from_tags(run.tags)
-            if run.partition is None
-            else None,
+            partition_key_range=run_partition_range(run),
             step_keys=[spawned.step_key],
         )
         source = StepSource(
