@@ -23,6 +23,7 @@ import pytest
 from kubedag_operator.running import OperatorThread
 from kubedag_operator.state import OperatorOptions
 from tests.fixtures.kubernetes import KubernetesHarness
+from tests.operator.cluster import cluster  # noqa: F401  (the `cluster` fixture)
 
 
 class OperatorRunner:
