@@ -14,6 +14,7 @@ import json
 import os
 import threading
 from typing import Any
+from urllib.parse import quote
 
 from kubedag_operator.resources.common import GROUP, VERSION
 
@@ -128,6 +129,33 @@ class KubeApi:
             return None if plain is None else str(plain)
         return base64.b64decode(encoded).decode()
 
+    # -- any object, by API path ----------------------------------------------------------------
+    def get(self, path: str) -> dict[str, Any] | None:
+        """The object at `path` (`/api/v1/namespaces/NS/pods/NAME`), or None."""
+        found: dict[str, Any] | None = self._call("GET", path)
+        return found
+
+    def list_objects(
+        self, collection: str, label_selector: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The items of a collection path, those matching `label_selector` (`a=b,c=d`) when
+        given. The selector is also checked here: it is cheap, and a server that ignored it
+        must not make a handler act on objects that are not its own."""
+        query = f"?labelSelector={quote(label_selector)}" if label_selector else ""
+        found = self._call("GET", collection + query) or {}
+        items = list(found.get("items") or [])
+        if label_selector:
+            wanted = dict(part.split("=", 1) for part in label_selector.split(","))
+            items = [
+                item
+                for item in items
+                if all(
+                    ((item.get("metadata") or {}).get("labels") or {}).get(k) == v
+                    for k, v in wanted.items()
+                )
+            ]
+        return items
+
     def create(self, path: str, body: dict[str, Any]) -> bool:
         """Create an object at the collection `path`; False when it already exists."""
         from kubernetes.client.exceptions import ApiException
@@ -139,6 +167,28 @@ class KubeApi:
                 return False
             raise
         return True
+
+    def replace(self, path: str, body: dict[str, Any]) -> dict[str, Any] | None:
+        """PUT the whole object (with the `resourceVersion` read, so a concurrent change
+        fails with 409 rather than being overwritten); None when it is gone."""
+        found: dict[str, Any] | None = self._call("PUT", path, body, "application/json")
+        return found
+
+    def merge_patch(self, path: str, patch: dict[str, Any]) -> dict[str, Any] | None:
+        """A JSON merge patch (RFC 7386) of the object; None when it is gone."""
+        found: dict[str, Any] | None = self._call(
+            "PATCH", path, patch, "application/merge-patch+json"
+        )
+        return found
+
+    def annotate_custom(
+        self, plural: str, namespace: str, name: str, annotations: dict[str, str]
+    ) -> None:
+        """Set annotations of one of our objects (a merge patch of `metadata.annotations`)."""
+        self.merge_patch(
+            f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/{plural}/{name}",
+            {"metadata": {"annotations": annotations}},
+        )
 
     def ensure_peering(self, name: str, namespaces: tuple[str, ...], clusterwide: bool) -> None:
         """The kopf peering objects the replicas share (created when missing)."""

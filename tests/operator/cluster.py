@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from tests.operator.conftest import OperatorRunner
 
 JOBS = '''
+import os
 import time
 from pathlib import Path
 
@@ -34,7 +35,7 @@ class Gate(dg.Config):
 
 @dg.asset
 def one() -> int:
-    print("hello from one")
+    print("hello from one in", os.environ.get("SALES_REGION", "-"))
     return 1
 
 
@@ -87,6 +88,8 @@ class Cluster:
     namespace: str
     instance: dg.Instance  # the test's own view of the same PostgreSQL
     tmp: Path
+    s3: S3Server
+    bucket: str
 
     def create(self, plural: str, body: dict[str, Any], group: str = G) -> dict[str, Any]:
         return self.api.create(group, plural, self.namespace, body)
@@ -133,6 +136,21 @@ class Cluster:
         run = self.instance.get_run_by_id(run_id)
         assert run is not None
         return run
+
+    def compute_logs(self, run_id: str) -> dict[str, str]:
+        """The run's compute logs in the bucket, by object key."""
+        client = self.s3.client()
+        try:
+            listed = client.list_objects_v2(Bucket=self.bucket).get("Contents", [])
+            return {
+                o["Key"]: client.get_object(Bucket=self.bucket, Key=o["Key"])["Body"]
+                .read()
+                .decode()
+                for o in listed
+                if run_id in o["Key"]
+            }
+        finally:
+            client.close()
 
     def pod(self, name: str) -> dict[str, Any] | None:
         return self.api.get("", "pods", self.namespace, name)
@@ -220,7 +238,12 @@ def cluster(
             "apiVersion": "kubedag.io/v1alpha1",
             "kind": "CodeLocation",
             "metadata": {"name": "jobs"},
-            "spec": {"image": "registry.example/jobs:1.0", "pythonFile": str(code), "replicas": 0},
+            "spec": {
+                "image": "registry.example/jobs:1.0",
+                "pythonFile": str(code),
+                "replicas": 0,
+                "env": [{"name": "SALES_REGION", "value": "location-region"}],
+            },
         },
     )
     for job in ("quick", "failing", "gated"):
@@ -245,6 +268,6 @@ def cluster(
     )
     operator_runner(ns)
     try:
-        yield Cluster(kubernetes_api, test_kubelet, ns, instance, tmp_path)
+        yield Cluster(kubernetes_api, test_kubelet, ns, instance, tmp_path, s3_server, s3_bucket)
     finally:
         instance.dispose()

@@ -60,17 +60,43 @@ def test_a_run_succeeds_in_a_pod_owned_by_the_run(
     assert pod["spec"]["containers"][0]["image"] == "registry.example/jobs:1.0"
     secret_text = str(pod) + str(cluster.get("instances", "kubedag"))
     assert s3_server.secret_key not in secret_text and "password" not in str(status)
-    s3 = s3_server.client()
-    try:
-        keys = [o["Key"] for o in s3.list_objects_v2(Bucket=s3_bucket).get("Contents", [])]
-        logs = [
-            s3.get_object(Bucket=s3_bucket, Key=k)["Body"].read().decode()
-            for k in keys
-            if run.run_id in k
-        ]
-    finally:
-        s3.close()
-    assert any("hello from one" in text for text in logs), keys
+    logs = cluster.compute_logs(run.run_id)
+    assert any("hello from one in location-region" in text for text in logs.values()), logs
+
+
+def test_the_jobs_pod_overrides_reach_the_run_pod(cluster: Cluster) -> None:
+    cluster.create(
+        "jobs",
+        {
+            "apiVersion": "kubedag.io/v1alpha1",
+            "kind": "Job",
+            "metadata": {"name": "quick-tuned"},
+            "spec": {
+                "codeLocationRef": {"name": "jobs"},
+                "jobName": "quick",
+                "runConfig": IN_PROCESS,
+                "pod": {
+                    "env": [{"name": "SALES_REGION", "value": "job-region"}],
+                    "nodeSelector": {"pool": "batch"},
+                    "resources": {"limits": {"memory": "1Gi"}},
+                    "labels": {"cost-center": "42"},
+                },
+            },
+        },
+    )
+    cluster.run("tuned-1", "quick-tuned")
+    status = cluster.wait_phase("tuned-1", ("Succeeded", "Failed"))
+    assert status["phase"] == "Succeeded", cluster.describe("tuned-1")
+    pod = cluster.pod(status["podName"])
+    assert pod is not None
+    container = pod["spec"]["containers"][0]
+    assert pod["spec"]["nodeSelector"] == {"pool": "batch"}
+    assert container["resources"] == {"limits": {"memory": "1Gi"}}
+    assert pod["metadata"]["labels"]["cost-center"] == "42"
+    env = [e for e in container["env"] if e["name"] == "SALES_REGION"]
+    assert env == [{"name": "SALES_REGION", "value": "job-region"}]
+    logs = cluster.compute_logs(status["runId"])
+    assert any("hello from one in job-region" in text for text in logs.values()), logs
 
 
 def test_a_failing_step_fails_the_run_with_user_code_error(cluster: Cluster) -> None:

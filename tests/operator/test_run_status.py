@@ -4,11 +4,12 @@ run record and an Instance's runtime document: data in, data out."""
 from __future__ import annotations
 
 import datetime
+import json
 from typing import Any
 
 import pytest
 
-from kubedag_operator.handlers.run import run_request
+from kubedag.runs.launchers.pod_overrides import POD_OVERRIDES_TAG
 from kubedag_operator.instances import (
     InstanceUnavailableError,
     SecretReference,
@@ -23,6 +24,7 @@ from kubedag_operator.resources import (
     RunResource,
     RunSpec,
 )
+from kubedag_operator.run_requests import run_request
 from kubedag_operator.run_status import (
     ActionKind,
     PodView,
@@ -197,6 +199,64 @@ def test_a_run_request_takes_the_jobs_defaults_the_locations_code_and_owner_tags
     assert (tags["team"], tags["tier"], tags["kubedag/image"]) == ("ops", "1", "img:1")
     assert tags["kubedag.io/owner-uid"] == "u-1" and tags["kubedag.io/owner-name"] == "r1"
     assert tags["kubedag.io/owner-namespace"] == "data"
+
+
+def test_the_run_carries_the_locations_and_the_jobs_pod_overrides() -> None:
+    run = RunResource.parse(
+        {"kind": "Run", "metadata": {"name": "r2", "uid": "u-2"}, "spec": {"jobRef": {"name": "j"}}}
+    )
+    location = CodeLocationResource.parse(
+        {
+            "kind": "CodeLocation",
+            "metadata": {"name": "sales"},
+            "spec": {
+                "image": "img:1",
+                "pythonFile": "/app/defs.py",
+                "imagePullPolicy": "Always",
+                "serviceAccountName": "sales-code",
+                "env": [{"name": "REGION", "value": "eu"}, {"name": "TIER", "value": "1"}],
+                "envFrom": [{"secretRef": {"name": "warehouse"}}],
+                "imagePullSecrets": [{"name": "registry"}],
+            },
+        }
+    )
+    job = JobResource.parse(
+        {
+            "kind": "Job",
+            "metadata": {"name": "j"},
+            "spec": {
+                "codeLocationRef": {"name": "sales"},
+                "jobName": "etl",
+                "pod": {
+                    "serviceAccountName": "etl-runner",
+                    "env": [{"name": "TIER", "value": "2"}],
+                    "nodeSelector": {"pool": "batch"},
+                    "resources": {"limits": {"memory": "2Gi"}},
+                },
+            },
+        }
+    )
+    tags = run_request(run, job, location, "u-2").tags
+    assert json.loads(tags[POD_OVERRIDES_TAG]) == {
+        "env": [{"name": "REGION", "value": "eu"}, {"name": "TIER", "value": "2"}],
+        "envFrom": [{"secretRef": {"name": "warehouse"}}],
+        "imagePullPolicy": "Always",
+        "imagePullSecrets": [{"name": "registry"}],
+        "serviceAccountName": "etl-runner",
+        "nodeSelector": {"pool": "batch"},
+        "resources": {"limits": {"memory": "2Gi"}},
+    }
+    bare = CodeLocationResource.parse(
+        {"kind": "CodeLocation", "metadata": {"name": "s"}, "spec": {"image": "i", "module": "m"}}
+    )
+    plain_job = JobResource.parse(
+        {
+            "kind": "Job",
+            "metadata": {"name": "j"},
+            "spec": {"codeLocationRef": {"name": "s"}, "jobName": "etl"},
+        }
+    )
+    assert POD_OVERRIDES_TAG not in run_request(run, plain_job, bare, "u-2").tags
 
 
 def test_the_runtime_document_holds_references_and_pods_get_the_secrets() -> None:

@@ -151,22 +151,16 @@ def _collection(manifest: dict[str, Any]) -> str:
 def apply_object(api: KubeApi, manifest: dict[str, Any]) -> str:
     """Create the object, or replace its spec when its desired-spec hash changed; answers
     `created`, `updated` or `unchanged`."""
-    from kubernetes.client.exceptions import ApiException  # type: ignore[import-untyped]
-
     collection = _collection(manifest)
     path = f"{collection}/{manifest['metadata']['name']}"
     desired_hash = manifest["metadata"]["annotations"][SPEC_HASH_ANNOTATION]
-    current = api._call("GET", path)
+    current = api.get(path)
     if current is None:
-        try:
-            api._call("POST", collection, manifest, "application/json")
+        if api.create(collection, manifest):
             return "created"
-        except ApiException as exc:
-            if exc.status != 409:
-                raise
-            current = api._call("GET", path)  # created meanwhile by a concurrent run
-            if current is None:
-                return "unchanged"
+        current = api.get(path)  # created meanwhile by a concurrent run
+        if current is None:
+            return "unchanged"
     annotations = (current.get("metadata") or {}).get("annotations") or {}
     if annotations.get(SPEC_HASH_ANNOTATION) == desired_hash:
         return "unchanged"
@@ -181,7 +175,7 @@ def apply_object(api: KubeApi, manifest: dict[str, Any]) -> str:
             if kept in (current.get("spec") or {}):
                 spec[kept] = current["spec"][kept]
     updated["spec"] = spec
-    api._call("PUT", path, updated, "application/json")
+    api.replace(path, updated)
     return "updated"
 
 
@@ -221,12 +215,7 @@ def reconcile_code_location(api: KubeApi, body: dict[str, Any], now: datetime) -
     status, content_hash = _status_from_code_server(body, url, now)
     _write_status(api, body, status)
     if content_hash is not None and annotations.get(CONTENT_HASH_ANNOTATION) != content_hash:
-        api._call(
-            "PATCH",
-            f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/{PLURAL}/{name}",
-            {"metadata": {"annotations": {CONTENT_HASH_ANNOTATION: content_hash}}},
-            "application/merge-patch+json",
-        )
+        api.annotate_custom(PLURAL, namespace, name, {CONTENT_HASH_ANNOTATION: content_hash})
     return status
 
 

@@ -29,7 +29,6 @@ import asyncio
 import contextvars
 import datetime
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import kopf
@@ -43,7 +42,7 @@ from kubedag_operator.resources import (
     JobResource,
     RunResource,
 )
-from kubedag_operator.resources.common import API_VERSION
+from kubedag_operator.run_requests import RunRequest, idempotency_key, run_request
 from kubedag_operator.run_status import (
     ActionKind,
     PodView,
@@ -52,7 +51,6 @@ from kubedag_operator.run_status import (
     StepCounts,
     conditions_of,
     decide,
-    merge_run_config,
     rejected_status,
     run_status,
     status_changed,
@@ -64,9 +62,6 @@ if TYPE_CHECKING:
     from kubedag.instance.instance import Instance
     from kubedag.runs.run import Run
 
-IDEMPOTENCY_PREFIX = "k8s-run:"
-RUN_OBJECT_TAG = "kubedag.io/run"  # the Run object's name, for people reading run tags
-
 
 class Rejection(Exception):
     """The Run cannot be accepted (yet): a reason for `Accepted=False`, and whether trying
@@ -75,72 +70,6 @@ class Rejection(Exception):
     def __init__(self, reason: str, message: str, *, final: bool) -> None:
         super().__init__(message)
         self.reason, self.message, self.final = reason, message, final
-
-
-def idempotency_key(uid: str) -> str:
-    return f"{IDEMPOTENCY_PREFIX}{uid}"
-
-
-@dataclass(frozen=True)
-class RunRequest:
-    """What to create in storage for a Run (pure data, built by `run_request`)."""
-
-    job_name: str
-    run_config: dict[str, Any]
-    tags: dict[str, str]
-    partition: str | None
-    code_location: dict[str, str]
-    asset_selection: list[str] | None
-
-
-def run_request(
-    run: RunResource, job: JobResource, location: CodeLocationResource, uid: str
-) -> RunRequest:
-    """The run record a Run asks for (pure): the Job's run config and tags under the Run's,
-    the CodeLocation's module or file, its image as the run's image, and the owner tags that
-    give the pod its owner reference to the Run."""
-    from kubedag.definitions.definitions import IMPLICIT_ASSET_JOB_NAME
-    from kubedag.execution.run import PARTITION_TAG
-    from kubedag.runs.launchers.kubernetes import (
-        IMAGE_TAG,
-        OWNER_API_VERSION_TAG,
-        OWNER_KIND_TAG,
-        OWNER_NAME_TAG,
-        OWNER_NAMESPACE_TAG,
-        OWNER_UID_TAG,
-    )
-
-    spec, cl = run.spec, location.spec
-    code_location: dict[str, str] = {}
-    if cl.module:
-        code_location["module_name"] = cl.module
-    if cl.python_file:
-        code_location["python_file"] = cl.python_file
-    if cl.working_dir:
-        code_location["working_directory"] = cl.working_dir
-    if cl.attribute:
-        code_location["attribute"] = cl.attribute
-    tags = {
-        **(job.spec.tags or {}),
-        **(spec.tags or {}),
-        IMAGE_TAG: cl.image,
-        OWNER_UID_TAG: uid,
-        OWNER_NAME_TAG: run.metadata.name or "",
-        OWNER_KIND_TAG: "Run",
-        OWNER_API_VERSION_TAG: API_VERSION,
-        OWNER_NAMESPACE_TAG: run.metadata.namespace or "",
-        RUN_OBJECT_TAG: run.metadata.name or "",
-    }
-    if spec.partition is not None:
-        tags[PARTITION_TAG] = spec.partition
-    return RunRequest(
-        job_name=job.spec.job_name or IMPLICIT_ASSET_JOB_NAME,
-        run_config=merge_run_config(job.spec.run_config, spec.run_config),
-        tags=tags,
-        partition=spec.partition,
-        code_location=code_location,
-        asset_selection=list(job.spec.asset_selection) if job.spec.asset_selection else None,
-    )
 
 
 # -- reading -----------------------------------------------------------------------------------

@@ -170,10 +170,8 @@ def schedule_runs(
 ) -> list[tuple[ScheduleRunInfo, dict[str, Any]]]:
     """The Runs this schedule created (by label and owner), with what decides ticks."""
     path = f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/{RUNS}"
-    query = f"?labelSelector={SCHEDULE_LABEL}%3D{label_value(name)}"
-    found = api._call("GET", path + query) or {}
     runs = []
-    for body in found.get("items") or []:
+    for body in api.list_objects(path, f"{SCHEDULE_LABEL}={label_value(name)}"):
         metadata = body.get("metadata") or {}
         owners = metadata.get("ownerReferences") or []
         if uid and not any(owner.get("uid") == uid for owner in owners):
@@ -187,16 +185,7 @@ def schedule_runs(
 
 def _create_run(api: KubeApi, namespace: str, manifest: dict[str, Any]) -> bool:
     """Create the Run; False when it already exists (the tick was done before)."""
-    from kubernetes.client.exceptions import ApiException  # type: ignore[import-untyped]
-
-    path = f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/{RUNS}"
-    try:
-        api._call("POST", path, manifest, "application/json")
-    except ApiException as exc:
-        if exc.status == 409:
-            return False
-        raise
-    return True
+    return api.create(f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/{RUNS}", manifest)
 
 
 class PartitionsUnavailableError(Exception):
@@ -310,11 +299,8 @@ def reconcile_schedule(api: KubeApi, body: dict[str, Any], now: datetime) -> dic
         for tick, why in decision.skipped:
             log.info("Schedule %s/%s: skipped tick %s (%s)", namespace, name, tick.isoformat(), why)
         if decision.cursor is not None and decision.cursor != cursor:
-            api._call(
-                "PATCH",
-                f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/{PLURAL}/{name}",
-                {"metadata": {"annotations": {CURSOR_ANNOTATION: decision.cursor.isoformat()}}},
-                "application/merge-patch+json",
+            api.annotate_custom(
+                PLURAL, namespace, name, {CURSOR_ANNOTATION: decision.cursor.isoformat()}
             )
 
     spec = schedule.spec

@@ -11,6 +11,8 @@ launcher's worker, `kubedag run-worker RUN_ID`, with `restartPolicy: Never`:
   `kubedag.io/run-id`, `kubedag.io/job`, `kubedag.io/code-location` find a run's pods;
 - a restricted security context (non-root, read-only root filesystem with `emptyDir` volumes for
   `/tmp` and the instance home, no privilege escalation, no capabilities, seccomp RuntimeDefault);
+- the run's own pod overrides, from its tag `kubedag.io/pod-overrides` (resources, nodeSelector,
+  env, volumes…; see `kubedag.runs.launchers.pod_overrides`);
 - an owner reference when the run carries one as tags (`kubedag.io/owner-uid`, `-name`, `-kind`,
   `-api-version`, `-namespace`; the operator sets them for a `Run` object), so deleting the owner
   deletes the pod.
@@ -44,6 +46,11 @@ from kubedag.runs.launchers.base import (
     RunLauncher,
     WorkerHealth,
     WorkerStatus,
+)
+from kubedag.runs.launchers.pod_overrides import (
+    POD_OVERRIDES_TAG,
+    apply_pod_overrides,
+    parse_pod_overrides,
 )
 from kubedag.runs.run import Run
 
@@ -357,7 +364,10 @@ def run_pod_manifest(
     owner = owner_reference(run.tags)
     if owner is not None:
         metadata["ownerReferences"] = [owner]
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": spec}
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": spec}
+    return apply_pod_overrides(
+        pod, parse_pod_overrides(run.tags.get(POD_OVERRIDES_TAG), run.run_id)
+    )
 
 
 def _seconds_since(timestamp: str | None, now: float) -> float:
