@@ -257,6 +257,21 @@ def redact(message: str, secrets: list[str]) -> str:
     return message
 
 
+def check_open_instance(opened: OpenInstance) -> InstanceOutcome:
+    """Whether an instance that was Ready still is: its databases answer now. An outage keeps
+    the instance open (its connection pool reconnects when the database is back); the status
+    says `StorageUnreachable` meanwhile, and handlers' calls are retried, not lost."""
+    from kubedag.errors import StorageUnavailableError
+
+    try:
+        opened.instance.check_storage()
+    except StorageUnavailableError as exc:
+        return InstanceOutcome(False, "StorageUnreachable", str(exc), opened.schema_version)
+    return InstanceOutcome(
+        True, "Migrated", "storage is reachable and migrated", opened.schema_version
+    )
+
+
 def open_instance(
     registry: InstanceRegistry, kube: KubeApi, home: str, body: Any
 ) -> InstanceOutcome:
@@ -270,9 +285,7 @@ def open_instance(
     generation = int(meta.get("generation") or 0)
     opened = registry.get(namespace, name)
     if opened is not None and opened.generation == generation and opened.uid == meta.get("uid"):
-        return InstanceOutcome(
-            True, "Migrated", "storage is reachable and migrated", opened.schema_version
-        )
+        return check_open_instance(opened)
     try:
         resource = InstanceResource.parse(dict(body))
     except InvalidResourceError as exc:

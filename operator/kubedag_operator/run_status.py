@@ -7,8 +7,11 @@ The run record in storage is the source of truth; the pod says what the infrastr
 - `infrastructure_reason(health)`: the one-word reason a pod's health names (the launcher's
   `health_from_pod` puts it first in its message: `OOMKilled: …`), or `PodLost` for a pod
   that is gone, `WorkerExited` for a worker that exited without finishing its run;
-- `decide(observation, spec)`: the one action to take — nothing, retry the run with a new pod
-  (only for the reasons and up to the limit of `spec.retry`), fail it naming the reason,
+- `decide(observation, spec)`: the one action to take — nothing, launch a run again that has
+  been STARTING without a pod for `LAUNCH_GRACE_SECONDS` (its launch was interrupted, say by an
+  operator restart; the pod's name is fixed, so a launch that did happen is not doubled), retry
+  the run with a new pod (only for the reasons and up to the limit of `spec.retry`), fail it
+  naming the reason,
   mark a canceling run canceled, terminate it (`activeDeadlineSeconds`), or delete the Run
   (`ttlSecondsAfterFinished`);
 - `run_status(observation, previous, …)`: the status to write: phase, times, steps,
@@ -49,6 +52,9 @@ _PHASES = {
     "CANCELED": RunPhase.CANCELED,
 }
 WORKER_STATUSES = ("STARTING", "STARTED", "CANCELING")
+# How long a STARTING run may go without a pod before its launch is taken as interrupted: the
+# coordinator records STARTING and creates the pod right after, within a second or two.
+LAUNCH_GRACE_SECONDS = 30.0
 FINISHED_STATUSES = ("SUCCESS", "FAILURE", "CANCELED")
 
 # The first word of a launcher health message → our reason.
@@ -105,6 +111,7 @@ class RunObservation:
     status: str  # kubedag RunStatus value
     now: float
     created: float  # when the record was created
+    updated: float | None = None  # when the record last changed (its status, its tags)
     start_time: float | None = None
     end_time: float | None = None
     steps: StepCounts = field(default_factory=StepCounts)
@@ -115,6 +122,7 @@ class RunObservation:
 
 class ActionKind(Enum):
     NONE = "NONE"
+    RELAUNCH = "RELAUNCH"
     RETRY = "RETRY"
     FAIL = "FAIL"
     MARK_CANCELED = "MARK_CANCELED"
@@ -162,14 +170,27 @@ def reason_from_messages(messages: tuple[str, ...]) -> str | None:
     return next((str(r) for r in _MESSAGE_REASONS if str(r) in text), None)
 
 
-def decide(observation: RunObservation, spec: RunSpec) -> RunAction:
+def decide(
+    observation: RunObservation, spec: RunSpec, launch_grace_seconds: float | None = None
+) -> RunAction:
     """The one thing to do now (see the module docstring)."""
     o = observation
+    grace = LAUNCH_GRACE_SECONDS if launch_grace_seconds is None else launch_grace_seconds
     if o.status in FINISHED_STATUSES:
         ttl = spec.ttl_seconds_after_finished
         ended = o.end_time if o.end_time is not None else o.now
         if ttl is not None and o.now - ended >= ttl:
             return RunAction(ActionKind.DELETE, "TTLExpired", f"finished more than {ttl}s ago")
+        return NOTHING
+    if o.status == "STARTING" and o.pod is None:
+        waited = o.now - (o.updated if o.updated is not None else o.created)
+        if waited >= grace:
+            return RunAction(
+                ActionKind.RELAUNCH,
+                "Relaunching",
+                f"the run has been STARTING for {waited:.0f}s without a pod (its launch was "
+                "interrupted); launching it again",
+            )
         return NOTHING
     if o.status not in WORKER_STATUSES or o.pod is None:
         return NOTHING

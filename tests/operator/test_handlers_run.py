@@ -7,9 +7,17 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+import sqlalchemy as sa
+
 import kubedag as dg
 from kubedag.runs.launchers.kubernetes import pod_name
+from kubedag_operator import run_status as run_status_module
+from kubedag_operator.handlers import instance as instance_handlers
+from kubedag_operator.resources import CodeLocationResource, JobResource, RunResource
+from kubedag_operator.run_requests import idempotency_key, run_request
 from tests.fixtures.kubernetes import KubernetesHarness
+from tests.fixtures.postgres import PostgresServer
 from tests.fixtures.s3 import S3Server
 from tests.operator.cluster import IN_PROCESS, Cluster, G
 from tests.operator.conftest import OperatorRunner
@@ -255,6 +263,62 @@ def test_an_operator_restart_keeps_state_and_does_nothing_twice(
     ]
 
 
+def test_a_run_whose_launch_was_interrupted_is_launched_again(
+    cluster: Cluster, operator_runner: OperatorRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The operator stopped after the run became STARTING and before its pod existed: the
+    next operator launches it (once the grace period is over) and it succeeds."""
+    operator_runner.stop_all()
+    created = cluster.run("interrupted-1", "quick")
+    bodies = {
+        kind: cluster.get(kind, name)
+        for kind, name in (("jobs", "quick"), ("codelocations", "jobs"))
+    }
+    request = run_request(
+        RunResource.parse(
+            {**created, "metadata": {**created["metadata"], "namespace": cluster.namespace}}
+        ),
+        JobResource.parse(bodies["jobs"]),
+        CodeLocationResource.parse(bodies["codelocations"]),
+        created["metadata"]["uid"],
+    )
+    run = cluster.instance.create_run(
+        job_name=request.job_name,
+        run_config=request.run_config,
+        tags=request.tags,
+        code_location=request.code_location,
+        idempotency_key=idempotency_key(created["metadata"]["uid"]),
+    )
+    starting = (dg.RunStatus.NOT_STARTED,)
+    assert cluster.instance.run_storage.try_update_run_status(
+        run.run_id, dg.RunStatus.STARTING, starting
+    )
+    monkeypatch.setattr(run_status_module, "LAUNCH_GRACE_SECONDS", 1.0)
+    operator_runner(cluster.namespace)
+    status = cluster.wait_phase("interrupted-1", ("Succeeded", "Failed"))
+    assert status["phase"] == "Succeeded", cluster.describe("interrupted-1")
+    assert status["runId"] == run.run_id
+    assert cluster.pod(pod_name(run.run_id)) is not None
+    relaunched = [
+        e
+        for e in cluster.api.list("", "events", cluster.namespace)
+        if e.get("reason") == "Relaunching" and e["involvedObject"]["name"] == "interrupted-1"
+    ]
+    assert relaunched and "without a pod" in relaunched[0]["message"]
+
+
+def test_pod_changes_wake_the_run_before_the_next_resync(
+    cluster: Cluster, operator_runner: OperatorRunner
+) -> None:
+    """With a resync of a minute, a run of a few seconds is Succeeded long before it: each
+    change of its pod (created, running, finished) wakes the Run's follower."""
+    operator_runner.stop_all()
+    operator_runner(cluster.namespace, resync_seconds=90.0)
+    cluster.run("woken-1", "quick")
+    status = cluster.wait_phase("woken-1", ("Succeeded", "Failed"), timeout=45)
+    assert status["phase"] == "Succeeded", cluster.describe("woken-1")
+
+
 def test_a_run_past_its_deadline_is_canceled_and_a_ttl_deletes_finished_runs(
     cluster: Cluster,
 ) -> None:
@@ -337,3 +401,39 @@ def test_an_instance_whose_secret_is_missing_says_so(
     condition = wait_for(ready, 30, "the Instance's Ready condition")
     assert (condition["status"], condition["reason"]) == ("False", "SecretNotFound")
     assert "'absent'" in condition["message"] and "'url'" in condition["message"]
+
+
+def test_a_ready_instance_whose_database_goes_away_says_so_and_recovers(
+    cluster: Cluster, postgres_server: PostgresServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(instance_handlers, "RECHECK_SECONDS", 0.5)
+
+    def ready_is(status: str) -> dict[str, Any] | None:
+        body = cluster.get("instances", "kubedag") or {}
+        condition = next(
+            (c for c in (body.get("status") or {}).get("conditions") or [] if c["type"] == "Ready"),
+            None,
+        )
+        return condition if condition and condition["status"] == status else None
+
+    wait_for(lambda: ready_is("True"), 30, "the Instance to be Ready")
+    database = cluster.instance.run_storage.database.engine.url.database
+    quoted = f'"{database}"'
+    with postgres_server.admin_engine.connect() as admin:
+        admin.execute(sa.text(f"ALTER DATABASE {quoted} ALLOW_CONNECTIONS false"))
+        try:
+            admin.execute(
+                sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :d"
+                ),
+                {"d": database},
+            )
+            down = wait_for(lambda: ready_is("False"), 60, "Ready=False while the database is away")
+            assert down["reason"] == "StorageUnreachable"
+            assert database in down["message"]
+        finally:
+            admin.execute(sa.text(f"ALTER DATABASE {quoted} ALLOW_CONNECTIONS true"))
+    back = wait_for(lambda: ready_is("True"), 60, "Ready=True once the database is back")
+    assert back["reason"] == "Migrated"
+    cluster.run("after-outage-1", "quick")
+    assert cluster.wait_phase("after-outage-1", ("Succeeded", "Failed"))["phase"] == "Succeeded"

@@ -105,6 +105,19 @@ def test_a_lost_pod_is_retried_only_for_listed_reasons_and_up_to_the_limit() -> 
     assert decide(observed("STARTED", RUNNING), retry).kind is ActionKind.NONE
 
 
+def test_a_run_starting_without_a_pod_for_too_long_is_launched_again() -> None:
+    fresh = observed("STARTING", None, created=NOW - 100, updated=NOW - 5)
+    assert decide(fresh, spec()).kind is ActionKind.NONE  # the pod is on its way
+    stuck = decide(observed("STARTING", None, created=NOW - 100, updated=NOW - 40), spec())
+    assert (stuck.kind, stuck.reason) == (ActionKind.RELAUNCH, "Relaunching")
+    assert "40s without a pod" in stuck.message
+    shorter = observed("STARTING", None, updated=NOW - 2)
+    assert decide(shorter, spec(), launch_grace_seconds=1).kind is ActionKind.RELAUNCH
+    # with a pod, or in another status, nothing is launched again
+    assert decide(observed("STARTING", RUNNING, updated=NOW - 99), spec()).kind is ActionKind.NONE
+    assert decide(observed("QUEUED", None, updated=NOW - 99), spec()).kind is ActionKind.NONE
+
+
 def test_deadline_ttl_and_canceling() -> None:
     late = decide(observed("STARTED", start_time=NOW - 120), spec(activeDeadlineSeconds=60))
     assert (late.kind, late.reason) == (ActionKind.TERMINATE, "DeadlineExceeded")

@@ -1,9 +1,11 @@
 """`Instance` handler: open the runtime instance, check storage and migrate it, say `Ready`.
 
-On create, update and operator start (resume) — and every 30 s while it is not Ready — the
-handler parses the spec, builds the runtime document (`kubedag_operator.instances`), reads the
+On create, update and operator start (resume) — and every `RECHECK_SECONDS` (30 s) after —
+the handler parses the spec, builds the runtime document (`kubedag_operator.instances`), reads the
 Secrets it refers to, opens the instance and migrates its databases. The opened instance is
-kept (one per object and generation) for the other handlers of the namespace. The status says
+kept (one per object and generation) for the other handlers of the namespace; a later check of
+a Ready Instance reads its schema revision again, so a database that went away turns `Ready`
+False (`StorageUnreachable`) and back when it returns. The status says
 `Ready` True (`Migrated`) or False with a one-word reason (`InvalidSpec`, `SecretNotFound`,
 `StorageUnreachable`, `MigrationFailed`) and a message that names what to fix, never a secret.
 """
@@ -77,15 +79,29 @@ def reconcile_instance(
     _reconcile(body, memo, patch, logger)
 
 
-@kopf.timer(GROUP, VERSION, "instances", interval=30, initial_delay=30)
-def recheck_instance(body: kopf.Body, memo: Any, patch: kopf.Patch, logger: Any, **_: Any) -> None:
-    """Retry an Instance that is not Ready (a Secret or the database may have appeared)."""
+# How often an Instance is checked again: one that is not Ready may have got its Secret or its
+# database meanwhile; one that is Ready may have lost its database. (The timer fires every
+# second and acts only when an object's check is due, so this can change at run time.)
+RECHECK_SECONDS = 30.0
+_last_check: dict[str, float] = {}
+
+
+@kopf.timer(GROUP, VERSION, "instances", interval=1.0, initial_delay=1.0)
+def recheck_instance(
+    body: kopf.Body, memo: Any, patch: kopf.Patch, logger: Any, uid: str, **_: Any
+) -> None:
+    """Check the Instance again when it is due: `Ready` follows the storage both ways."""
+    now = time.monotonic()
+    if now - _last_check.setdefault(uid, now) < RECHECK_SECONDS:
+        return
+    _last_check[uid] = now
     _reconcile(body, memo, patch, logger)
 
 
 @kopf.on.delete(GROUP, VERSION, "instances", optional=True)
-def forget_instance(namespace: str | None, name: str, memo: Any, **_: Any) -> None:
+def forget_instance(namespace: str | None, name: str, memo: Any, uid: str, **_: Any) -> None:
     operator_state(memo).instances.remove(namespace or "", name)
+    _last_check.pop(uid, None)
 
 
 # -- the instance's loops: the run queue, and monitoring of runs without a Run object ----------
@@ -132,16 +148,22 @@ class LoopClock:
 
 def drive_once(
     state: OperatorState, namespace: str, name: str, clock: LoopClock, logger: Any
-) -> None:
+) -> float | None:
+    """One pass of the Instance's loops that are due; answers the seconds until the next one
+    is (the coordinator's `dequeue_interval_seconds`, monitoring's `poll_interval_seconds`),
+    or None when the Instance is not open."""
     from kubedag.runs.coordinators import QueuedRunCoordinator
     from kubedag.runs.dequeuer import dequeue_runs
 
     opened = state.instances.get(namespace, name)
     if opened is None:
-        return
+        return None
     instance = opened.instance
+    intervals: list[float] = []
     now = time.monotonic()
     coordinator = instance.run_coordinator
+    if isinstance(coordinator, QueuedRunCoordinator):
+        intervals.append(coordinator.dequeue_interval_seconds)
     if isinstance(coordinator, QueuedRunCoordinator) and (
         now - clock.queue >= coordinator.dequeue_interval_seconds
     ):
@@ -151,12 +173,15 @@ def drive_once(
         except Exception as exc:
             logger.exception(f"Dequeuing runs failed; trying again: {exc}")
     settings = instance.run_monitoring
+    if settings.enabled:
+        intervals.append(settings.poll_interval_seconds)
     if settings.enabled and now - clock.monitor >= settings.poll_interval_seconds:
         clock.monitor = now
         try:
             monitor_unowned_runs(instance)
         except Exception as exc:
             logger.exception(f"Monitoring runs failed; trying again: {exc}")
+    return min(intervals) if intervals else None
 
 
 @kopf.daemon(GROUP, VERSION, "instances", cancellation_backoff=2.0, cancellation_timeout=10.0)
@@ -173,7 +198,7 @@ async def drive_instance(
     loop = asyncio.get_running_loop()
     clock = LoopClock()
     while not stopped:
-        await loop.run_in_executor(
+        due = await loop.run_in_executor(
             None,
             contextvars.copy_context().run,
             drive_once,
@@ -183,4 +208,5 @@ async def drive_instance(
             clock,
             logger,
         )
-        await stopped.wait(state.options.resync_seconds)
+        # not open yet (the Instance handler opens it): look again soon
+        await stopped.wait(due if due is not None else min(1.0, state.options.resync_seconds))

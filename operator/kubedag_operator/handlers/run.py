@@ -26,6 +26,7 @@ SIGTERM, the worker ends the run CANCELED, and only then is the finalizer remove
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import datetime
 import time
@@ -166,6 +167,7 @@ def observe(state: OperatorState, instance: Instance, run: Run) -> RunObservatio
         status=run.status.value,
         now=now,
         created=record.create_timestamp,
+        updated=record.update_timestamp,
         start_time=record.start_time,
         end_time=record.end_time,
         steps=counts,
@@ -190,7 +192,10 @@ def act(
 
     meta = body["metadata"]
     kind = action.kind
-    if kind is ActionKind.RETRY:
+    if kind is ActionKind.RELAUNCH:
+        announce(body, logger, action.reason, f"run {run_id}: {action.message}", warning=True)
+        relaunch(instance, run_id)
+    elif kind is ActionKind.RETRY:
         announce(body, logger, "Retrying", f"run {run_id}: {action.message}", warning=True)
         instance.resume_run(run_id, action.message)
     elif kind is ActionKind.FAIL:
@@ -214,6 +219,20 @@ def act(
             f"deleting the Run: {action.message} (spec.ttlSecondsAfterFinished)",
         )
         state.kube.delete_custom("runs", meta["namespace"], meta["name"])
+
+
+def relaunch(instance: Instance, run_id: str) -> None:
+    """Launch a STARTING run again (its pod name is fixed: a pod that exists is kept); a launch
+    that fails now ends the run FAILURE, naming why (`start_run_worker` does)."""
+    from kubedag.errors import RunLaunchError
+    from kubedag.runs import lifecycle
+    from kubedag.runs.run import RunStatus
+
+    run = instance.get_run_by_id(run_id)
+    if run is None or run.status is not RunStatus.STARTING:
+        return
+    with contextlib.suppress(RunLaunchError):
+        lifecycle.start_run_worker(instance, run)
 
 
 def _write(state: OperatorState, body: Any, status: dict[str, Any]) -> None:
@@ -313,6 +332,16 @@ def _asset_keys(paths: list[str] | None) -> list[Any] | None:
     return [AssetKey.from_user_string(path) for path in paths]
 
 
+# The wake-up event of each followed Run, per operator (by its state: kopf gives each object a
+# shallow copy of the memo, so the memo itself cannot hold a shared table; and two operators in
+# one process, as in tests, have separate event loops).
+_WAKEUPS: dict[int, dict[tuple[str, str], asyncio.Event]] = {}
+
+
+def _wakeups(memo: Any) -> dict[tuple[str, str], asyncio.Event]:
+    return _WAKEUPS.setdefault(id(operator_state(memo)), {})
+
+
 @kopf.daemon(GROUP, VERSION, "runs", cancellation_backoff=2.0, cancellation_timeout=10.0)
 async def follow_run(
     stopped: kopf.DaemonStopped,
@@ -322,26 +351,60 @@ async def follow_run(
     logger: Any,
     **_: Any,
 ) -> None:
-    """Follow one Run until it finished (and, with a TTL, until it is deleted)."""
+    """Follow one Run until it finished (and, with a TTL, until it is deleted): every
+    `resync_seconds`, and at once when its pod changes (`pod_changed`)."""
     state = operator_state(memo)
     loop = asyncio.get_running_loop()
-    while not stopped:
-        try:
-            done = await loop.run_in_executor(
-                None,
-                contextvars.copy_context().run,
-                follow_once,
-                state,
-                namespace or "",
-                name,
-                logger,
-            )
-        except Exception as exc:  # storage or API trouble: say so, try again
-            logger.exception(f"Following the Run failed; trying again: {exc}")
-            done = False
-        if done:
-            return
-        await stopped.wait(state.options.resync_seconds)
+    key = (namespace or "", name)
+    wake = _wakeups(memo).setdefault(key, asyncio.Event())
+    try:
+        while not stopped:
+            wake.clear()
+            try:
+                done = await loop.run_in_executor(
+                    None,
+                    contextvars.copy_context().run,
+                    follow_once,
+                    state,
+                    namespace or "",
+                    name,
+                    logger,
+                )
+            except Exception as exc:  # storage or API trouble: say so, try again
+                logger.exception(f"Following the Run failed; trying again: {exc}")
+                done = False
+            if done:
+                return
+            await _sleep_or_wake(stopped, wake, state.options.resync_seconds)
+    finally:
+        _wakeups(memo).pop(key, None)
+
+
+async def _sleep_or_wake(stopped: kopf.DaemonStopped, wake: asyncio.Event, seconds: float) -> None:
+    sleeping = asyncio.ensure_future(stopped.wait(seconds))
+    woken = asyncio.ensure_future(wake.wait())
+    try:
+        await asyncio.wait((sleeping, woken), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (sleeping, woken):
+            task.cancel()
+
+
+@kopf.on.event(
+    "",
+    "v1",
+    "pods",
+    labels={"app.kubernetes.io/component": "run-worker", "app.kubernetes.io/managed-by": "kubedag"},
+)
+async def pod_changed(body: kopf.Body, memo: Any, **_: Any) -> None:
+    """A run pod changed (scheduled, started, OOMKilled, deleted…): wake its Run's daemon so
+    the status follows the pod within moments, not at the next resync."""
+    metadata = body.get("metadata") or {}
+    for owner in metadata.get("ownerReferences") or []:
+        if owner.get("kind") == "Run" and str(owner.get("apiVersion", "")).startswith(GROUP):
+            wake = _wakeups(memo).get((metadata.get("namespace") or "", owner.get("name") or ""))
+            if wake is not None:
+                wake.set()
 
 
 @kopf.on.delete(GROUP, VERSION, "runs")

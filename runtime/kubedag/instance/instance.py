@@ -325,6 +325,20 @@ class Instance:
 
         return [upgrade(database) for database in self.databases]
 
+    def check_storage(self, retry_seconds: float = 5.0) -> dict[str, str | None]:
+        """The schema revision of each SQL database, read now: a cheap round trip that says
+        the storage is still reachable (raises `StorageUnavailableError`, naming host, port and
+        database, when it is not — after retrying for `retry_seconds`, shorter than a storage
+        call's budget: a health check should answer soon)."""
+        from kubedag.storage.sql.migration import current_revision
+
+        return {
+            database.description: database._with_retries(
+                current_revision, write=False, retry_seconds=retry_seconds
+            )
+            for database in self.databases
+        }
+
     def info(self) -> dict[str, Any]:
         """What this instance is made of, for `kubedag instance info` (no secrets)."""
         from kubedag.storage.sql.migration import HEAD, current_revision
