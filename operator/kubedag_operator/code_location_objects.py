@@ -225,3 +225,13 @@ def spec_hash(manifest: dict[str, Any]) -> str:
 def _with_hash(manifest: dict[str, Any]) -> dict[str, Any]:
     manifest["metadata"]["annotations"] = {SPEC_HASH_ANNOTATION: spec_hash(manifest)}
     return manifest
+
+
+def code_server_address(body: dict[str, Any]) -> str:
+    """Where a CodeLocation's code server answers: the annotation `kubedag.io/code-server-url`,
+    else its Service in the cluster."""
+    metadata = body.get("metadata") or {}
+    annotations = metadata.get("annotations") or {}
+    return annotations.get(CODE_SERVER_URL_ANNOTATION) or code_server_url(
+        metadata.get("name") or "", metadata.get("namespace") or "default"
+    )

@@ -437,3 +437,83 @@ def test_a_ready_instance_whose_database_goes_away_says_so_and_recovers(
     assert back["reason"] == "Migrated"
     cluster.run("after-outage-1", "quick")
     assert cluster.wait_phase("after-outage-1", ("Succeeded", "Failed"))["phase"] == "Succeeded"
+
+
+def test_a_run_config_the_code_server_refuses_is_a_condition_and_starts_no_pod(
+    cluster: Cluster,
+) -> None:
+    from kubedag.code_location.load import load_definitions
+    from kubedag.code_server.server import CodeServer, serving
+
+    code = cluster.tmp / "code" / "jobs.py"
+    server = CodeServer("checked", lambda: load_definitions(python_file=str(code)))
+    server.load()
+    with serving(server) as httpd:
+        cluster.create(
+            "codelocations",
+            {
+                "apiVersion": "kubedag.io/v1alpha1",
+                "kind": "CodeLocation",
+                "metadata": {
+                    "name": "checked",
+                    "annotations": {"kubedag.io/code-server-url": httpd.base_url},
+                },
+                "spec": {
+                    "image": "registry.example/jobs:1.0",
+                    "pythonFile": str(code),
+                    "replicas": 0,
+                },
+            },
+        )
+        cluster.create(
+            "jobs",
+            {
+                "apiVersion": "kubedag.io/v1alpha1",
+                "kind": "Job",
+                "metadata": {"name": "checked-gated"},
+                "spec": {
+                    "codeLocationRef": {"name": "checked"},
+                    "jobName": "gated",
+                    "runConfig": IN_PROCESS,
+                },
+            },
+        )
+
+        def location_ready() -> bool:
+            conditions = (cluster.get("codelocations", "checked") or {}).get("status", {})
+            return any(
+                c["type"] == "Ready" and c["status"] == "True"
+                for c in conditions.get("conditions") or []
+            )
+
+        wait_for(location_ready, 30, "the CodeLocation to be Ready")
+        cluster.run(
+            "misconfigured-1",
+            "checked-gated",
+            runConfig={"ops": {"first": {"config": {"paht": "/x"}}}},
+        )
+
+        def refused() -> dict[str, Any] | None:
+            condition = cluster.condition("misconfigured-1", "Accepted")
+            return condition if condition and condition["status"] == "False" else None
+
+        condition = wait_for(refused, 30, "Accepted=False on the misconfigured Run")
+        assert condition["reason"] == "InvalidRunConfig"
+        assert "spec.runConfig" in condition["message"] and "paht" in condition["message"]
+        assert not cluster.instance.get_runs(
+            dg.RunsFilter(tags={"kubedag.io/run": "misconfigured-1"})
+        )
+        gate = cluster.tmp / "gate-checked"
+        gate.touch()
+        cluster.run(
+            "configured-1",
+            "checked-gated",
+            runConfig={"ops": {"first": {"config": {"path": str(gate)}}}},
+        )
+        status = cluster.wait_phase("configured-1", ("Succeeded", "Failed"))
+        assert status["phase"] == "Succeeded", cluster.describe("configured-1")
+    assert cluster.status("misconfigured-1").get("podName") is None
+    assert all(
+        "misconfigured" not in str(p["metadata"].get("ownerReferences"))
+        for p in cluster.api.list("", "pods", cluster.namespace)
+    )

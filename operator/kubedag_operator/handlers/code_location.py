@@ -33,9 +33,8 @@ from typing import Any
 import kopf
 
 from kubedag_operator.code_location_objects import (
-    CODE_SERVER_URL_ANNOTATION,
     SPEC_HASH_ANNOTATION,
-    code_server_url,
+    code_server_address,
     deployment_manifest,
     service_manifest,
 )
@@ -177,16 +176,6 @@ def apply_object(api: KubeApi, manifest: dict[str, Any]) -> str:
     updated["spec"] = spec
     api.replace(path, updated)
     return "updated"
-
-
-def code_server_address(body: dict[str, Any]) -> str:
-    """Where a CodeLocation's code server answers: the annotation `kubedag.io/code-server-url`,
-    else its Service in the cluster."""
-    metadata = body.get("metadata") or {}
-    annotations = metadata.get("annotations") or {}
-    return annotations.get(CODE_SERVER_URL_ANNOTATION) or code_server_url(
-        metadata.get("name") or "", metadata.get("namespace") or "default"
-    )
 
 
 # -- reconciling ----------------------------------------------------------------------------------

@@ -13,8 +13,11 @@ status only when it changed:
    finds the same record — and hand it to the Instance's run coordinator (`submit_run`),
    which launches it through the Kubernetes run launcher: a pod owned by the Run (the run tags
    `kubedag.io/owner-*`), running the CodeLocation's image.
-   The operator does not import user code: the run config is checked by the run worker, and
-   a mistake ends the run FAILURE with the reason in its events (`kubedag logs RUN_ID`).
+   The operator does not import user code: before recording the run it asks the
+   CodeLocation's code server (when it is Ready) to check the run config and partition, and a
+   mistake is `Accepted=False`, reason `InvalidRunConfig`, with no run and no pod; without a
+   Ready code server the run worker checks it, and a mistake ends the run FAILURE with the
+   reason in its events (`kubedag logs RUN_ID`).
 2. then, until the run finished: phase, times, step counts, conditions; retries with a new
    pod after an infrastructure failure listed in `spec.retry`; `activeDeadlineSeconds`.
 3. once finished: `ttlSecondsAfterFinished` deletes the Run (the run record stays).
@@ -34,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 import kopf
 
+from kubedag_operator.code_location_objects import code_server_address
 from kubedag_operator.instances import InstanceUnavailableError
 from kubedag_operator.resources import (
     GROUP,
@@ -64,6 +68,9 @@ if TYPE_CHECKING:
     from kubedag.runs.run import Run
 
 
+CHECK_TIMEOUT_SECONDS = 10.0
+
+
 class Rejection(Exception):
     """The Run cannot be accepted (yet): a reason for `Accepted=False`, and whether trying
     again later may help (a missing Job may be created; an invalid spec never changes)."""
@@ -74,7 +81,8 @@ class Rejection(Exception):
 
 
 # -- reading -----------------------------------------------------------------------------------
-def _resolve(state: OperatorState, run: RunResource, uid: str) -> RunRequest:
+def _resolve(state: OperatorState, run: RunResource, uid: str) -> tuple[RunRequest, dict[str, Any]]:
+    """The run a Run asks for, and its CodeLocation object."""
     namespace = run.metadata.namespace or ""
     job_name = run.spec.job_ref.name
     job_body = state.kube.get_custom("jobs", namespace, job_name)
@@ -102,7 +110,33 @@ def _resolve(state: OperatorState, run: RunResource, uid: str) -> RunRequest:
         location = CodeLocationResource.parse(location_body)
     except InvalidResourceError as exc:
         raise Rejection("CodeLocationNotFound", str(exc), final=False) from None
-    return run_request(run, job, location, uid)
+    return run_request(run, job, location, uid), location_body
+
+
+def check_run_config(request: RunRequest, location_body: dict[str, Any], logger: Any) -> None:
+    """Ask the CodeLocation's code server whether the run config (and partition) would be
+    accepted, so a mistake is a condition on the Run (`InvalidRunConfig`, final) and no pod
+    starts. Without a Ready code server (none deployed, still loading, unreachable) the run is
+    accepted and its worker checks the config."""
+    from kubedag.code_server.client import CodeServerClient, CodeServerError
+
+    conditions = (location_body.get("status") or {}).get("conditions") or []
+    if not any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions):
+        return
+    client = CodeServerClient(code_server_address(location_body), timeout=CHECK_TIMEOUT_SECONDS)
+    try:
+        problem = client.check_run_config(
+            request.job_name, request.run_config, request.partition, request.asset_selection
+        )
+    except CodeServerError as exc:
+        logger.warning(f"The run config was not checked before the run: {exc}")
+        return
+    if problem is not None:
+        raise Rejection(
+            "InvalidRunConfig",
+            f"spec.runConfig (merged over the Job's): {problem}",
+            final=True,
+        )
 
 
 def observe(state: OperatorState, instance: Instance, run: Run) -> RunObservation:
@@ -267,7 +301,8 @@ def follow_once(state: OperatorState, namespace: str, name: str, logger: Any) ->
             instance = state.instance_for(namespace)
             run = instance.get_run_by_idempotency_key(idempotency_key(uid))
             if run is None:
-                request = _resolve(state, resource, uid)
+                request, location_body = _resolve(state, resource, uid)
+                check_run_config(request, location_body, logger)
                 run = instance.create_run(
                     job_name=request.job_name,
                     run_config=request.run_config,

@@ -41,9 +41,8 @@ from typing import Any
 
 import kopf
 
-from kubedag_operator.code_location_objects import label_value
+from kubedag_operator.code_location_objects import code_server_address, label_value
 from kubedag_operator.handlers.code_location import (
-    code_server_address,
     handler_api,
     object_lock,
     ready_status,

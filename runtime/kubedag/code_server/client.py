@@ -117,6 +117,27 @@ class CodeServerClient:
         data = self._request("POST", f"/v1/sensors/{quote(name, safe='')}/evaluate", body)
         return sensor_evaluation_from_json(data)
 
+    def check_run_config(
+        self,
+        job_name: str,
+        run_config: Mapping[str, Any] | None = None,
+        partition_key: str | None = None,
+        asset_selection: list[str] | None = None,
+    ) -> str | None:
+        """Why a run of `job_name` with this run config would be refused (the message names
+        the field), or None when it would be accepted."""
+        body = {
+            "run_config": dict(run_config) if run_config is not None else None,
+            "partition_key": partition_key,
+            "asset_selection": asset_selection,
+        }
+        path = f"/v1/jobs/{quote(job_name, safe='')}/check-run-config"
+        data = self._request("POST", path, body)
+        if data.get("valid"):
+            return None
+        error = data.get("error") if isinstance(data.get("error"), dict) else {}
+        return str((error or {}).get("message") or "the run config was refused")
+
     def next_ticks(self, name: str, after: datetime, count: int = 5) -> list[datetime]:
         """The next `count` ticks of schedule `name` after `after`, in its time zone."""
         query = urlencode({"after": _aware(after), "count": str(count)})

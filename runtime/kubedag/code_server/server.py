@@ -14,6 +14,8 @@ The server only evaluates: it creates no run and saves no cursor.
     GET  /v1/schedules/{name}/ticks        ?after=ISO&count=N -> the next tick times
     POST /v1/sensors/{name}/evaluate       {"cursor", "last_tick_completion_time",
                                             "last_run_key"} -> run requests, cursor, …
+    POST /v1/jobs/{name}/check-run-config  {"run_config", "partition_key", "asset_selection"}
+                                           -> {"valid": true} or {"valid": false, "error"}
 
 Every answer is JSON, errors too: `{"error": {"kind", "message", …}}` with 400 (`field` names
 what is wrong), 404 (`known` lists the names there are), 405, 500 (a user-code error carries the
@@ -55,6 +57,7 @@ from kubedag.code_server.snapshot import build_snapshot, snapshot_to_dict
 from kubedag.code_server.wire import (
     BadRequest,
     error_info_to_json,
+    parse_check_run_config_request,
     parse_schedule_request,
     parse_sensor_request,
     parse_time,
@@ -221,6 +224,7 @@ class CodeServer:
             (re.compile(r"/v1/schedules/([^/]+)/evaluate"), "POST", self._evaluate_schedule),
             (re.compile(r"/v1/schedules/([^/]+)/ticks"), "GET", self._schedule_ticks),
             (re.compile(r"/v1/sensors/([^/]+)/evaluate"), "POST", self._evaluate_sensor),
+            (re.compile(r"/v1/jobs/([^/]+)/check-run-config"), "POST", self._check_run_config),
         ]
 
     @staticmethod
@@ -331,6 +335,37 @@ class CodeServer:
         except Exception as exc:
             return user_code_error_response(exc)
         return Response(200, {"sensor_name": name, **sensor_evaluation_to_json(evaluation)})
+
+    def _check_run_config(
+        self, name: str, _query: dict[str, list[str]], body: bytes | None
+    ) -> Response:
+        """Whether a run of job `name` with this run config (and partition, and asset
+        selection) would be accepted: the operator asks before it records a run, so a mistake
+        is a condition on the Run, not a pod that starts and fails."""
+        from kubedag.definitions.asset_key import AssetKey
+        from kubedag.definitions.selection import AssetSelection
+        from kubedag.errors import KubedagError
+        from kubedag.execution.run import check_run_request
+
+        request = parse_check_run_config_request(_json_body(body, empty_ok=True))
+        try:
+            job = self.definitions.get_job_def(name)
+        except KubedagError:
+            return self._unknown("job", name, sorted(job.name for job in self.definitions.jobs))
+        try:
+            if request.asset_selection is not None:
+                keys = [AssetKey.from_user_string(path) for path in request.asset_selection]
+                job = job.with_asset_selection(AssetSelection.keys(*keys))
+            check_run_request(
+                job,
+                run_config=request.run_config,
+                partition_key=request.partition_key,
+                instance=self._instance_stand_in(),
+            )
+        except KubedagError as exc:
+            error = {"kind": type(exc).__name__, "message": str(exc)}
+            return Response(200, {"job_name": name, "valid": False, "error": error})
+        return Response(200, {"job_name": name, "valid": True})
 
     def _instance_stand_in(self) -> Instance:
         return cast("Instance", self._instance)

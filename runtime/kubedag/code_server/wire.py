@@ -235,6 +235,43 @@ def parse_sensor_request(body: Any) -> SensorRequest:
     return SensorRequest(cursor, float(completed) if completed is not None else None, run_key)
 
 
+@dataclass(frozen=True)
+class CheckRunConfigRequest:
+    """A run to check before it is recorded (`POST /v1/jobs/{name}/check-run-config`)."""
+
+    run_config: dict[str, Any] | None = None
+    partition_key: str | None = None
+    asset_selection: list[str] | None = None
+
+
+def parse_check_run_config_request(body: Any) -> CheckRunConfigRequest:
+    if body is None:
+        return CheckRunConfigRequest()
+    if not isinstance(body, Mapping):
+        raise BadRequest("body", f"expected a JSON object, got {type(body).__name__}.")
+    known = {"run_config", "partition_key", "asset_selection"}
+    unknown = sorted(set(body) - known)
+    if unknown:
+        raise BadRequest(unknown[0], f"unknown field; expected {', '.join(sorted(known))}.")
+    run_config = body.get("run_config")
+    if run_config is not None and not isinstance(run_config, Mapping):
+        raise BadRequest("run_config", f"expected an object or null, got {run_config!r}.")
+    partition_key = body.get("partition_key")
+    if partition_key is not None and not isinstance(partition_key, str):
+        raise BadRequest("partition_key", f"expected a string or null, got {partition_key!r}.")
+    selection = body.get("asset_selection")
+    if selection is not None and (
+        not isinstance(selection, list) or not all(isinstance(k, str) for k in selection)
+    ):
+        raise BadRequest(
+            "asset_selection",
+            f"expected a list of asset key paths (a/b) or null, got {selection!r}.",
+        )
+    return CheckRunConfigRequest(
+        dict(run_config) if run_config is not None else None, partition_key, selection
+    )
+
+
 def parse_schedule_request(body: Any) -> datetime:
     """The `scheduled_execution_time` of a schedule evaluation request."""
     if not isinstance(body, Mapping):

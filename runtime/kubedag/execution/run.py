@@ -498,6 +498,23 @@ def prepare_run(
     return PreparedRun(job, config, plan, resource_defs, needed, dict(input_values or {}), executor)
 
 
+def check_run_request(
+    job: JobDefinition,
+    *,
+    run_config: Any = None,
+    partition_key: str | None = None,
+    instance: Any = None,
+) -> None:
+    """The checks of `prepare_run` that hold wherever the run will execute: the run config
+    against the job's config schema, the executor it names, the partition. Raises
+    `InvalidConfigError` naming the field. Resources and environment variables are left to
+    the run's worker, whose pod has the environment (a code server, which calls this before a
+    run is accepted, may not)."""
+    config = resolve_run_config(job, run_config)
+    choose_executor(job, config.execution, in_process=False)
+    _validate_partition(job, partition_key, None, instance)
+
+
 def execute_job(
     job: JobDefinition,
     *,

@@ -75,3 +75,23 @@ def test_an_unreachable_server_is_a_clear_error() -> None:
     with pytest.raises(CodeServerError, match=f"Cannot reach the code server at {url}/v1/snapshot"):
         client.snapshot()
     assert not client.is_ready()
+
+
+def test_a_run_config_is_checked_before_a_run_exists(client: CodeServerClient) -> None:
+    assert client.check_run_config("customers_job", {"ops": {"customers": {"config": {}}}}) is None
+    wrong = client.check_run_config("customers_job", {"ops": {"no_such_op": {}}})
+    assert wrong is not None and "no_such_op" in wrong
+    executor = client.check_run_config(
+        "customers_job", {"execution": {"config": {"no_such_executor": {}}}}
+    )
+    assert executor is not None and "no_such_executor" in executor
+    assert client.check_run_config("daily_orders_job", partition_key="2024-02-01") is None
+    missing = client.check_run_config("daily_orders_job")
+    assert missing is not None and "partition_key" in missing
+    bad_key = client.check_run_config("daily_orders_job", partition_key="yesterday")
+    assert bad_key is not None and "'yesterday'" in bad_key
+    # the implicit asset job, narrowed to an asset selection
+    assert client.check_run_config("__ASSET_JOB", asset_selection=["customers"]) is None
+    with pytest.raises(CodeServerError) as unknown:
+        client.check_run_config("no_such_job")
+    assert unknown.value.status == 404 and "customers_job" in str(unknown.value)
