@@ -235,3 +235,32 @@ def code_server_address(body: dict[str, Any]) -> str:
     return annotations.get(CODE_SERVER_URL_ANNOTATION) or code_server_url(
         metadata.get("name") or "", metadata.get("namespace") or "default"
     )
+
+
+def image_digest(pods: list[dict[str, Any]]) -> str | None:
+    """The digest (`sha256:…`) of the image the code server's pods run, from the kubelet's
+    `imageID` (`registry/name@sha256:…`): of a ready pod when there is one, so a rolling update
+    reports the image that answers. None until a pod has pulled its image."""
+
+    def digest_of(pod: dict[str, Any]) -> str | None:
+        for container in (pod.get("status") or {}).get("containerStatuses") or []:
+            image_id = str(container.get("imageID") or "")
+            if container.get("name") == CONTAINER_NAME and "@sha256:" in image_id:
+                return image_id.rsplit("@", 1)[1]
+        return None
+
+    def ready(pod: dict[str, Any]) -> bool:
+        conditions = (pod.get("status") or {}).get("conditions") or []
+        return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+
+    ordered = sorted(pods, key=lambda pod: not ready(pod))
+    return next((digest for digest in map(digest_of, ordered) if digest), None)
+
+
+def pinned_image(image: str, digest: str | None) -> str:
+    """`image` pinned to `digest` (`registry/name:tag@sha256:…`), so runs execute exactly the
+    code the code server loaded even when a tag moves; unchanged without a digest or when the
+    image names one already."""
+    if not digest or "@" in image:
+        return image
+    return f"{image}@{digest}"

@@ -2,7 +2,8 @@
 (pure, from the Run, its Job and the Job's CodeLocation).
 
 The run carries everything its pod needs, so the launcher needs nothing from the objects:
-the CodeLocation's image (tag `kubedag/image`), the owner tags that give the pod its owner
+the CodeLocation's image (tag `kubedag/image`, pinned to the digest the code server runs
+when the CodeLocation's status knows it), the owner tags that give the pod its owner
 reference to the Run, and the pod overrides (tag `kubedag.io/pod-overrides`) — the
 CodeLocation's environment, pull policy, pull secrets and service account, then the Job's
 `spec.pod` over them.
@@ -14,6 +15,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from kubedag_operator.code_location_objects import pinned_image
 from kubedag_operator.resources import CodeLocationResource, JobResource, RunResource
 from kubedag_operator.resources.common import API_VERSION
 from kubedag_operator.run_status import merge_run_config
@@ -69,7 +71,7 @@ def run_request(
     tags = {
         **(job.spec.tags or {}),
         **(spec.tags or {}),
-        IMAGE_TAG: cl.image,
+        IMAGE_TAG: pinned_image(cl.image, location.status.image_digest),
         OWNER_UID_TAG: uid,
         OWNER_NAME_TAG: run.metadata.name or "",
         OWNER_KIND_TAG: "Run",

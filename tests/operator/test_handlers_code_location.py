@@ -28,6 +28,9 @@ from kubedag_operator.code_location_objects import (
     code_server_name,
     code_server_url,
     deployment_manifest,
+    image_digest,
+    pinned_image,
+    selector_labels,
     service_manifest,
 )
 from kubedag_operator.handlers import code_location as code_location_handlers
@@ -338,6 +341,8 @@ def test_an_invalid_spec_is_a_condition_naming_the_field(
 def test_the_status_lists_what_a_real_code_server_serves(
     kubernetes_api: KubernetesHarness, k8s_namespace: str, kube: KubeApi, tmp_path: Path
 ) -> None:
+    digest = "sha256:" + "ab" * 32
+    code_server_pod(kubernetes_api, k8s_namespace, f"registry.example.com/sales@{digest}")
     with serving_sample(tmp_path) as url:
         body = create_location(
             kubernetes_api, k8s_namespace, annotations={CODE_SERVER_URL_ANNOTATION: url}
@@ -349,7 +354,54 @@ def test_the_status_lists_what_a_real_code_server_serves(
     assert status["assets"] == ["orders_summary", "raw_orders"]
     assert status["schedules"] == ["hourly_orders"] and status["sensors"] == []
     assert ready(found)["status"] == "True" and ready(found)["reason"] == "Loaded"
-    assert len(found["metadata"]["annotations"]["kubedag.io/content-hash"]) == 64
+    assert len(status["contentHash"]) == 64
+    assert status["imageDigest"] == digest
+    assert CodeLocationResource.parse(found).status.image_digest == digest
+
+
+def code_server_pod(harness: KubernetesHarness, namespace: str, image_id: str) -> None:
+    """A pod of the code server's Deployment, as the kubelet reports it once running (the
+    emulator has no Deployment controller)."""
+    harness.create(
+        "",
+        "pods",
+        namespace,
+        {
+            "metadata": {"name": "sales-code-server-1", "labels": selector_labels("sales")},
+            "spec": {
+                "containers": [{"name": "code-server", "image": "registry.example.com/sales:1.0"}]
+            },
+        },
+    )
+    status = {
+        "phase": "Running",
+        "conditions": [{"type": "Ready", "status": "True"}],
+        "containerStatuses": [{"name": "code-server", "imageID": image_id, "ready": True}],
+    }
+    pods = harness.store.resource("", "pods")
+    harness.store.update(
+        pods, namespace, "sales-code-server-1", lambda old: {**old, "status": status}, "status"
+    )
+
+
+def test_the_image_digest_comes_from_a_ready_pod_and_pins_the_runs_image() -> None:
+    def pod(ready: bool, image_id: str) -> dict[str, Any]:
+        return {
+            "status": {
+                "conditions": [{"type": "Ready", "status": str(ready)}],
+                "containerStatuses": [{"name": "code-server", "imageID": image_id}],
+            }
+        }
+
+    old, new = "sha256:" + "0" * 64, "sha256:" + "1" * 64
+    assert (
+        image_digest([pod(False, f"r/x@{old}"), pod(True, f"docker-pullable://r/x@{new}")]) == new
+    )
+    assert image_digest([pod(True, "emulated://r/x:1")]) is None
+    assert image_digest([]) is None
+    assert pinned_image("r/x:1.0", new) == f"r/x:1.0@{new}"
+    assert pinned_image(f"r/x@{old}", new) == f"r/x@{old}"
+    assert pinned_image("r/x:1.0", None) == "r/x:1.0"
 
 
 def test_the_operator_serves_a_location_and_retries_until_its_server_answers(

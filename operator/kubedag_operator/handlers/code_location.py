@@ -4,8 +4,8 @@ For each CodeLocation the operator keeps a Deployment (the user's image running 
 code-server` on port 4000) and a Service in front of it, both owned by the CodeLocation
 (`kubedag_operator.code_location_objects` builds them). It then asks the code server for its
 definition snapshot and writes the jobs, assets, schedules and sensors it lists into the
-CodeLocation's status, with `Ready=True` (reason `Loaded`). The snapshot's `content_hash` goes
-into the annotation `kubedag.io/content-hash` (the status has no field for it yet).
+CodeLocation's status, with `Ready=True` (reason `Loaded`), the snapshot's `contentHash`, and
+the `imageDigest` its pods run (from their `imageID`; runs are launched pinned to it).
 
 When the server cannot be reached (pods starting, image pulling) the condition is
 `Ready=False`, reason `CodeServerUnavailable`, and the timer asks again later; when the code
@@ -36,6 +36,8 @@ from kubedag_operator.code_location_objects import (
     SPEC_HASH_ANNOTATION,
     code_server_address,
     deployment_manifest,
+    image_digest,
+    selector_labels,
     service_manifest,
 )
 from kubedag_operator.kube import KubeApi
@@ -53,12 +55,20 @@ from kubedag_operator.state import OperatorState, operator_state
 log = logging.getLogger(__name__)
 
 PLURAL = "codelocations"
-CONTENT_HASH_ANNOTATION = "kubedag.io/content-hash"
 INTERVAL_ENV = "KUBEDAG_OPERATOR_CODE_LOCATION_INTERVAL"
 DEFAULT_INTERVAL_SECONDS = 15.0
 PROBE_TIMEOUT_SECONDS = 5.0
 READY = "Ready"
-STATUS_KEYS = ("jobs", "assets", "schedules", "sensors", "observedGeneration", "conditions")
+STATUS_KEYS = (
+    "jobs",
+    "assets",
+    "schedules",
+    "sensors",
+    "contentHash",
+    "imageDigest",
+    "observedGeneration",
+    "conditions",
+)
 
 
 # -- what the status says -------------------------------------------------------------------------
@@ -99,10 +109,8 @@ def ready_status(
     return result
 
 
-def _status_from_code_server(
-    body: dict[str, Any], url: str, now: datetime
-) -> tuple[dict[str, Any], str | None]:
-    """The status the code server's answers give, and the snapshot's content hash."""
+def _status_from_code_server(body: dict[str, Any], url: str, now: datetime) -> dict[str, Any]:
+    """The status the code server's answers give."""
     from kubedag.code_server.client import CodeServerClient, CodeServerError
 
     client = CodeServerClient(url, timeout=PROBE_TIMEOUT_SECONDS)
@@ -115,14 +123,14 @@ def _status_from_code_server(
             message = str(error.get("message") or "the code failed to load")
             cls = error.get("cls_name")
             text = f"The code failed to load: {cls + ': ' if cls else ''}{message}"
-            return ready_status(body, unavailable, "UserCodeError", text, now), None
+            return ready_status(body, unavailable, "UserCodeError", text, now)
         if state != "loaded":
             text = f"The code server at {url} is still loading the code."
-            return ready_status(body, unavailable, "CodeServerLoading", text, now), None
+            return ready_status(body, unavailable, "CodeServerLoading", text, now)
         snapshot = client.snapshot()
     except CodeServerError as exc:
         text = f"{exc} The operator asks again in a few seconds."
-        return ready_status(body, unavailable, "CodeServerUnavailable", text, now), None
+        return ready_status(body, unavailable, "CodeServerUnavailable", text, now)
     jobs = sorted(job.name for job in snapshot.jobs)
     status = ready_status(
         body,
@@ -135,8 +143,9 @@ def _status_from_code_server(
         assets=sorted(asset.key for asset in snapshot.assets),
         schedules=sorted(snapshot.schedule_names),
         sensors=sorted(snapshot.sensor_names),
+        contentHash=snapshot.content_hash,
     )
-    return status, snapshot.content_hash
+    return status
 
 
 # -- the objects ----------------------------------------------------------------------------------
@@ -199,12 +208,16 @@ def reconcile_code_location(api: KubeApi, body: dict[str, Any], now: datetime) -
             log.info(
                 "%s %s/%s %s", manifest["kind"], namespace, manifest["metadata"]["name"], outcome
             )
-    annotations = metadata.get("annotations") or {}
     url = code_server_address(body)
-    status, content_hash = _status_from_code_server(body, url, now)
+    status = _status_from_code_server(body, url, now)
+    pods = api.list_objects(
+        f"/api/v1/namespaces/{namespace}/pods",
+        ",".join(f"{k}={v}" for k, v in sorted(selector_labels(name).items())),
+    )
+    digest = image_digest(pods)
+    if digest is not None:
+        status["imageDigest"] = digest
     _write_status(api, body, status)
-    if content_hash is not None and annotations.get(CONTENT_HASH_ANNOTATION) != content_hash:
-        api.annotate_custom(PLURAL, namespace, name, {CONTENT_HASH_ANNOTATION: content_hash})
     return status
 
 

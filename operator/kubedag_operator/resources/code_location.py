@@ -87,8 +87,12 @@ class CodeLocationStatus(StatusModel):
     """The schedules the code defines."""
     sensors: list[str] | None = None
     """The sensors the code defines."""
+    content_hash: str | None = None
+    """A hash of what the code defines (jobs, assets, schedules, sensors and their
+    settings): it changes exactly when the definitions do."""
     image_digest: str | None = None
-    """The digest of the image the code server runs (`sha256:…`), so runs use the same code."""
+    """The digest of the image the code server runs (`sha256:…`); runs are launched with the
+    image pinned to it, so they execute the code the server loaded."""
     observed_generation: int | None = None
     """The `metadata.generation` this status describes."""
     conditions: Conditions | None = None
