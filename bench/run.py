@@ -3,7 +3,9 @@
 Why fresh processes: import time and peak memory are per-process facts, and a workload must not
 profit from what an earlier one loaded or warmed. Each workload is `bench/workloads.py` run by
 an interpreter: this one for kubedag, and with `--reference PYTHON` a second one (a venv where
-Dagster is installed) for the same workloads on the reference system.
+Dagster is installed) for the same workloads on the reference system. The operator's workloads
+(kubedag only) are `bench/operator_launch.py`, which starts its own emulated Kubernetes API,
+PostgreSQL database and operator process.
 
 PostgreSQL workloads (`*_postgres`) get a throw-away server that this script starts the first
 time one needs it and stops at the end (`bench/postgres_server.py`), or the server named by
@@ -30,6 +32,10 @@ from pathlib import Path
 from postgres_server import BenchPostgres, PostgresError, PostgresUnavailable
 
 WORKLOADS_SCRIPT = Path(__file__).resolve().with_name("workloads.py")
+# The operator's workloads (kubedag only) start an emulated Kubernetes API and the operator
+# process; they live in a script of their own.
+OPERATOR_SCRIPT = Path(__file__).resolve().with_name("operator_launch.py")
+OPERATOR_WORKLOADS = ("operator_launch", "operator_memory")
 TIMEOUT_S = 900
 STDERR_TAIL_LINES = 40
 
@@ -114,8 +120,41 @@ METRICS = (
         20.0,
         1,
     ),
+    Metric(
+        "operator_launch",
+        "ms_median",
+        "Run->pod, one at a time, median",
+        "ms",
+        None,
+        1,
+        kubedag_only=True,
+    ),
+    Metric(
+        "operator_launch",
+        "ms_p99",
+        "Run->pod, one at a time, p99",
+        "ms",
+        None,
+        1,
+        kubedag_only=True,
+    ),
+    Metric(
+        "operator_launch",
+        "burst_runs_per_s",
+        "Runs->pods, burst of 200",
+        "runs/s",
+        None,
+        1,
+        kubedag_only=True,
+    ),
+    Metric(
+        "operator_memory", "rss_mib", "operator RSS, 1,000 Runs", "MiB", None, 1, kubedag_only=True
+    ),
+    Metric(
+        "operator_memory", "idle_rss_mib", "operator RSS, no Run", "MiB", None, 1, kubedag_only=True
+    ),
 )
-WORKLOAD_NAMES = tuple(m.workload for m in METRICS)
+WORKLOAD_NAMES = tuple(dict.fromkeys(m.workload for m in METRICS))
 
 
 class WorkloadCrash(Exception):
@@ -182,7 +221,8 @@ def run_once(
     python: str, system: str, workload: str, env: dict[str, str], postgres_url: str | None = None
 ) -> dict:
     """Run one workload in a fresh process and return its JSON record."""
-    command = [python, str(WORKLOADS_SCRIPT), "--system", system, "--workload", workload]
+    script = OPERATOR_SCRIPT if workload in OPERATOR_WORKLOADS else WORKLOADS_SCRIPT
+    command = [python, str(script), "--system", system, "--workload", workload]
     if postgres_url:
         command += ["--postgres-url", postgres_url]
     with tempfile.TemporaryFile(mode="w+") as stderr:
@@ -222,6 +262,35 @@ def run_workload(
         raise WorkloadCrash(f"PostgreSQL: {error}", "") from error
 
 
+# Records (or the crash) of each (python, system, workload) in this invocation: a workload with
+# several metrics (operator_launch: median, p99, burst) runs once for all of them.
+_RECORDS: dict[tuple[str, str, str], list[dict]] = {}
+_CRASHES: dict[tuple[str, str, str], WorkloadCrash] = {}
+
+
+def workload_records(
+    python: str,
+    system: str,
+    metric: Metric,
+    runs: int,
+    env: dict[str, str],
+    postgres: BenchPostgres,
+) -> list[dict]:
+    """`runs` records of the metric's workload, each from a fresh process, reusing those that
+    an earlier metric of the same workload got (and its crash, which is not retried)."""
+    key = (python, system, metric.workload)
+    if key in _CRASHES:
+        raise _CRASHES[key]
+    records = _RECORDS.setdefault(key, [])
+    try:
+        while len(records) < runs:
+            records.append(run_workload(python, system, metric, env, postgres))
+    except WorkloadCrash as crash:
+        _CRASHES[key] = crash
+        raise
+    return records[:runs]
+
+
 def measure(
     python: str,
     system: str,
@@ -233,8 +302,7 @@ def measure(
     """Median of the metric's headline figure over `runs` fresh processes, or why it was not
     measured (the workload said it was skipped)."""
     values = []
-    for _ in range(runs):
-        record = run_workload(python, system, metric, env, postgres)
+    for record in workload_records(python, system, metric, runs, env, postgres):
         if "skipped" in record:
             return Skip(str(record["skipped"]))
         if metric.key not in record:
@@ -281,35 +349,41 @@ def measure_all(
     runs: int | None,
     env: dict[str, str],
     postgres: BenchPostgres,
-) -> tuple[dict[str, Figure], bool]:
+) -> tuple[dict[Metric, Figure], bool]:
     """Headline figure per workload (None if it crashed, a Skip if not measured) and whether
     anything crashed."""
-    figures: dict[str, Figure] = {}
+    figures: dict[Metric, Figure] = {}
     crashed = False
     for metric in metrics:
         if system != "kubedag" and metric.kubedag_only:
-            figures[metric.workload] = Skip("n/a: kubedag only")
+            figures[metric] = Skip("n/a: kubedag only")
             continue
         if metric.needs_postgres:
             unavailable = postgres_ready(postgres)
             if unavailable is not None:
-                figures[metric.workload] = unavailable
+                figures[metric] = unavailable
                 print(f"  {system:<8} {metric.workload:<22} skipped: {unavailable.reason}")
                 continue
-        print(f"  {system:<8} {metric.workload:<22}", end=" ", flush=True)
+        print(f"  {system:<8} {progress_name(metric):<22}", end=" ", flush=True)
         try:
             figure = measure(python, system, metric, runs or metric.default_runs, env, postgres)
         except WorkloadCrash as crash:
-            figures[metric.workload] = None
+            figures[metric] = None
             crashed = True
             report_crash(system, metric, crash)
             continue
-        figures[metric.workload] = figure
+        figures[metric] = figure
         if isinstance(figure, Skip):
             print(f"skipped: {figure.reason}", flush=True)
         else:
             print(f"{format_value(figure)} {metric.unit}", flush=True)
     return figures, crashed
+
+
+def progress_name(metric: Metric) -> str:
+    """The workload's name, with the figure's key when the workload has several figures."""
+    several = sum(m.workload == metric.workload for m in METRICS) > 1
+    return f"{metric.workload}:{metric.key}" if several else metric.workload
 
 
 def import_problem(python: str, module: str) -> str | None:
@@ -361,8 +435,8 @@ def ratio(reference: Figure, ours: Figure) -> str:
 
 def print_table(
     metrics: tuple[Metric, ...],
-    ours: dict[str, Figure],
-    reference: dict[str, Figure] | None,
+    ours: dict[Metric, Figure],
+    reference: dict[Metric, Figure] | None,
 ) -> None:
     """One row per metric; the status goes last because a skip reason can be long."""
     header = f"{'workload':<32}{'kubedag':>9}  {'unit':<9}{'target':>8}{'published':>11}"
@@ -371,14 +445,14 @@ def print_table(
     header += "  status"
     print(f"\n{header}\n{'-' * len(header)}")
     for metric in metrics:
-        value = ours[metric.workload]
+        value = ours[metric]
         published = "-" if metric.published is None else format_value(metric.published)
         row = (
             f"{metric.label:<32}{format_value(value, skip_reason=False):>9}  {metric.unit:<9}"
             f"{format_target(metric):>8}{published:>11}"
         )
         if reference is not None:
-            theirs = reference[metric.workload]
+            theirs = reference[metric]
             row += f"{format_value(theirs):>15}{ratio(theirs, value):>8}"
         print(f"{row}  {status(metric, value)}")
     print("\npublished: the reference's figure in shared/PERFORMANCE.md (Dagster 1.13.27)")
@@ -386,18 +460,18 @@ def print_table(
         print("ratio: dagster / kubedag as measured now (higher is better for kubedag)")
 
 
-def print_verdict(metrics: tuple[Metric, ...], ours: dict[str, Figure]) -> None:
+def print_verdict(metrics: tuple[Metric, ...], ours: dict[Metric, Figure]) -> None:
     judged = [m for m in metrics if m.target is not None]
     missed = [
-        f"{m.workload} {format_value(ours[m.workload])} {m.unit} > {format_value(m.target)}"
+        f"{m.workload} {format_value(ours[m])} {m.unit} > {format_value(m.target)}"
         for m in judged
-        if status(m, ours[m.workload]) == "MISSED"
+        if status(m, ours[m]) == "MISSED"
     ]
-    skipped = [m.workload for m in metrics if isinstance(ours[m.workload], Skip)]
+    skipped = list(dict.fromkeys(m.workload for m in metrics if isinstance(ours[m], Skip)))
     if missed:
         print(f"\nMISSED {len(missed)} of {len(judged)} targets: " + "; ".join(missed))
-    elif all(ours[m.workload] is not None for m in judged):
-        measured = [m for m in judged if isinstance(ours[m.workload], float)]
+    elif all(ours[m] is not None for m in judged):
+        measured = [m for m in judged if isinstance(ours[m], float)]
         if measured:
             print(f"\nall {len(measured)} measured targets met")
     if skipped:
@@ -406,13 +480,13 @@ def print_verdict(metrics: tuple[Metric, ...], ours: dict[str, Figure]) -> None:
 
 def measure_kubedag(
     metrics: tuple[Metric, ...], runs: int | None, scratch: Path, postgres: BenchPostgres
-) -> tuple[dict[str, Figure], bool]:
+) -> tuple[dict[Metric, Figure], bool]:
     """kubedag's figures; if it cannot even be imported, say so once instead of per workload."""
     print(f"measuring kubedag with {sys.executable}", flush=True)
     problem = import_problem(sys.executable, "kubedag")
     if problem:
         print(f"CRASH kubedag cannot be imported by {sys.executable}: {problem}")
-        return dict.fromkeys((m.workload for m in metrics), None), True
+        return dict.fromkeys(metrics, None), True
     env = system_env("kubedag", scratch)
     return measure_all(sys.executable, "kubedag", metrics, runs, env, postgres)
 
@@ -423,7 +497,7 @@ def measure_reference(
     runs: int | None,
     scratch: Path,
     postgres: BenchPostgres,
-) -> tuple[dict[str, Figure] | None, bool]:
+) -> tuple[dict[Metric, Figure] | None, bool]:
     """Dagster's figures under `python`, or None (after one line) if it has no dagster."""
     problem = import_problem(python, "dagster")
     if problem:

@@ -1,5 +1,5 @@
-"""`python -m kubedag_operator [--namespace NS ...] [--all-namespaces] [--peering NAME]
-[--standalone]`: the same as `kubedag operator`."""
+"""`python -m kubedag_operator [OPTIONS]`: the same as `kubedag operator` (namespaces, peering,
+liveness and metrics endpoints: `kubedag operator --help`)."""
 
 import sys
 

@@ -191,23 +191,42 @@ class KubeApi:
         )
 
     def ensure_peering(self, name: str, namespaces: tuple[str, ...], clusterwide: bool) -> None:
-        """The kopf peering objects the replicas share (created when missing)."""
-        if clusterwide:
-            self.create(
-                "/apis/kopf.dev/v1/clusterkopfpeerings",
-                {
-                    "apiVersion": "kopf.dev/v1",
-                    "kind": "ClusterKopfPeering",
-                    "metadata": {"name": name},
-                },
-            )
-            return
-        for namespace in namespaces:
-            self.create(
-                f"/apis/kopf.dev/v1/namespaces/{namespace}/kopfpeerings",
-                {
-                    "apiVersion": "kopf.dev/v1",
-                    "kind": "KopfPeering",
-                    "metadata": {"name": name, "namespace": namespace},
-                },
-            )
+        """The kopf peering objects the replicas share (created when missing). Without kopf's
+        peering CRDs kopf would wait, paused, for ever: that is an error naming the fix."""
+        from kubernetes.client.exceptions import ApiException
+
+        for namespace in (None,) if clusterwide else namespaces:
+            if self.get_peering(name, namespace) is not None:
+                continue
+            kind, plural = ("ClusterKopfPeering", "clusterkopfpeerings")
+            path = f"/apis/kopf.dev/v1/{plural}"
+            metadata = {"name": name}
+            if namespace is not None:
+                kind, plural = ("KopfPeering", "kopfpeerings")
+                path = f"/apis/kopf.dev/v1/namespaces/{namespace}/{plural}"
+                metadata["namespace"] = namespace
+            body = {"apiVersion": "kopf.dev/v1", "kind": kind, "metadata": metadata}
+            try:
+                created = self._call("POST", path, body, "application/json")
+            except ApiException as exc:
+                if exc.status == 409:
+                    continue  # another replica was quicker
+                raise
+            if created is None:
+                from kubedag.errors import KubedagError
+
+                raise KubedagError(
+                    f"Cannot create the peering object {name!r}: the cluster has no "
+                    f"{plural}.kopf.dev resource. Install kopf's peering CRDs (the Helm chart "
+                    "does), or run a single replica with --standalone."
+                )
+
+    def get_peering(self, name: str, namespace: str | None) -> dict[str, Any] | None:
+        """A kopf peering object: the namespace's `KopfPeering`, or with no namespace the
+        `ClusterKopfPeering`; None when it is missing."""
+        if namespace is None:
+            path = f"/apis/kopf.dev/v1/clusterkopfpeerings/{name}"
+        else:
+            path = f"/apis/kopf.dev/v1/namespaces/{namespace}/kopfpeerings/{name}"
+        found: dict[str, Any] | None = self._call("GET", path)
+        return found

@@ -3,14 +3,22 @@ or in a thread (tests, benchmarks), with the handlers of `kubedag_operator.handl
 
 `OperatorOptions` says which namespaces to watch (or all), and the peering: by default the
 replicas share the peering object `kubedag-operator` — created here when missing — and only the
-one with the highest priority acts; `standalone` runs without peering.
+one with the highest priority acts; `standalone` runs without peering. The replica's peering
+identity is ours (`OperatorOptions.identity`, passed to kopf), so the metrics page can tell
+from the shared records whether this replica is the one that acts.
+
+Each replica is meant to be its own process (a pod). `OperatorThread` runs one in a thread for
+tests; two of them in one process do work (kopf keeps its state per operator), but they share
+the handler registry, the loggers and the metric counters.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
-from typing import Any
+from collections.abc import AsyncIterator
+from typing import Any, cast
 
 from kubedag_operator.state import OperatorOptions
 
@@ -47,16 +55,49 @@ async def run_operator(
     if not options.all_namespaces and not options.namespaces:
         raise ValueError("Give the namespaces to watch, or all_namespaces=True.")
     memo = await asyncio.get_running_loop().run_in_executor(None, _prepare, options)
-    await kopf.operator(
-        clusterwide=options.all_namespaces,
-        namespaces=() if options.all_namespaces else list(options.namespaces),
-        standalone=True if options.standalone else None,
-        peering_name=None if options.standalone else options.peering_name,
-        priority=options.priority,
-        stop_flag=stop_flag,
-        ready_flag=ready_flag,
-        memo=memo,
-    )
+    async with _metrics_page(options):
+        await kopf.operator(
+            clusterwide=options.all_namespaces,
+            namespaces=() if options.all_namespaces else list(options.namespaces),
+            standalone=True if options.standalone else None,
+            peering_name=None if options.standalone else options.peering_name,
+            priority=options.priority,
+            identity=cast(Any, options.identity),  # kopf's `Identity` is a NewType of str
+            liveness_endpoint=options.liveness_endpoint,
+            stop_flag=stop_flag,
+            ready_flag=ready_flag,
+            memo=memo,
+        )
+
+
+@contextlib.asynccontextmanager
+async def _metrics_page(options: OperatorOptions) -> AsyncIterator[None]:
+    """The `/metrics` page while the operator runs (nothing when `metrics_port` is None)."""
+    if options.metrics_port is None:
+        yield
+        return
+    from kubedag_operator import metrics
+    from kubedag_operator.kube import KubeApi
+    from kubedag_operator.peering import replica_acts
+
+    kube = KubeApi(options.kubeconfig_file)
+
+    async def collect() -> list[metrics.Metric]:
+        active = await asyncio.get_running_loop().run_in_executor(None, replica_acts, kube, options)
+        return metrics.operator_metrics(
+            active=active,
+            identity=options.identity,
+            peering="" if options.standalone else options.peering_name,
+            priority=options.priority,
+            counts=metrics.handler_counts(),
+            memory=metrics.resident_memory_bytes(),
+        )
+
+    try:
+        async with metrics.serving_metrics(options.metrics_port, collect):
+            yield
+    finally:
+        kube.close()
 
 
 def run_forever(options: OperatorOptions) -> None:

@@ -6,8 +6,9 @@
   results in `status` either.
 - Our own finalizer name, `kubedag.io/finalizer`.
 - Peering: replicas share one peering object (`--peering`, default `kubedag-operator`); the
-  highest priority is active and the others pause until its record expires. The object is
-  created by `kubedag_operator.running` when missing.
+  highest priority is active and the others pause until its record goes (a graceful stop) or
+  expires (`--peering-lifetime`, default 30 s). The object is created by
+  `kubedag_operator.running` when missing.
 - Handlers post Kubernetes Events for what they log at INFO and above.
 
 The startup handler also puts the operator's `OperatorState` into kopf's `memo`; the cleanup
@@ -24,13 +25,15 @@ from typing import Any
 import kopf
 
 from kubedag_operator.kube import KubeApi
-from kubedag_operator.state import OperatorOptions, OperatorState
+from kubedag_operator.state import DEFAULT_PEERING_LIFETIME, OperatorOptions, OperatorState
 
 PROGRESS_PREFIX = "kopf.kubedag.io"
 FINALIZER = "kubedag.io/finalizer"
 
 
-def apply_settings(settings: kopf.OperatorSettings) -> None:
+def apply_settings(
+    settings: kopf.OperatorSettings, peering_lifetime: int = DEFAULT_PEERING_LIFETIME
+) -> None:
     """The settings above, on a kopf settings object."""
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=PROGRESS_PREFIX)
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
@@ -40,7 +43,7 @@ def apply_settings(settings: kopf.OperatorSettings) -> None:
     settings.posting.enabled = True
     settings.posting.level = logging.INFO
     settings.peering.stealth = True  # keep-alives are not news
-    settings.peering.lifetime = 30
+    settings.peering.lifetime = peering_lifetime
     settings.watching.server_timeout = 300
     settings.watching.client_timeout = 330
     settings.execution.max_workers = 20
@@ -49,10 +52,10 @@ def apply_settings(settings: kopf.OperatorSettings) -> None:
 
 @kopf.on.startup()
 def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
-    apply_settings(settings)
     options = getattr(memo, "options", None)
     if not isinstance(options, OperatorOptions):
         options = OperatorOptions()
+    apply_settings(settings, options.peering_lifetime)
     if options.home is None:
         options = dataclasses.replace(options, home=tempfile.mkdtemp(prefix="kubedag-operator-"))
     memo.kubedag = OperatorState(options, KubeApi(options.kubeconfig_file))

@@ -8,7 +8,10 @@ instances, the API client, a lock per object so two triggers of one object do no
 
 from __future__ import annotations
 
+import os
 import random
+import secrets
+import socket
 import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -21,6 +24,18 @@ if TYPE_CHECKING:
     from kubedag.instance.instance import Instance
 
 DEFAULT_PEERING_NAME = "kubedag-operator"
+DEFAULT_PEERING_LIFETIME = 30
+POD_ID_ENV = "POD_ID"
+
+
+def default_identity() -> str:
+    """This replica's name in the peering records: `$POD_ID` (kopf's convention; a
+    Deployment sets it to the pod's name), else host, process id and a random suffix, so that two
+    operators on one machine, or in one process, never share a record."""
+    pod = os.environ.get(POD_ID_ENV)
+    if pod:
+        return pod
+    return f"{socket.gethostname()}/{os.getpid()}/{secrets.token_hex(3)}"
 
 
 @dataclass(frozen=True)
@@ -37,11 +52,42 @@ class OperatorOptions:
     """No peering: for one replica, or development."""
     priority: int = field(default_factory=lambda: random.randint(1, 1_000_000))
     """The replica's peering priority; distinct per replica so that exactly one is active."""
-    resync_seconds: float = 2.0
-    """How often a Run's status is compared with its run record and pod."""
+    peering_lifetime: int = DEFAULT_PEERING_LIFETIME
+    """Seconds a replica's peering record stays valid without a renewal: how long a standby
+    waits before taking over from an active replica that died without removing its record.
+    Renewals come every `lifetime - 5..10` seconds (at least every second)."""
+    identity: str = field(default_factory=default_identity)
+    """This replica's key in the peering records (see `default_identity`)."""
+    liveness_endpoint: str | None = None
+    """kopf's liveness endpoint, e.g. `http://0.0.0.0:8080/healthz` (None: off)."""
+    metrics_port: int | None = None
+    """The port of the Prometheus `/metrics` page on 0.0.0.0 (None: off; 0: any free port,
+    logged at start)."""
+    resync_seconds: float = 5.0
+    """How often a Run's status is compared with its run record (step counts, the run's end);
+    a change of its pod wakes it at once (`handlers.run.pod_changed`), so this only bounds how
+    stale step counts get. Every followed Run costs a few reads per resync: 1,000 unfinished
+    Runs at 2 s were more than the API server of the benchmark kept up with."""
     kubeconfig_file: str | None = None
     home: str | None = None
     """Where the operator's runtime instances keep local files (default: a temporary dir)."""
+
+    def __post_init__(self) -> None:
+        if self.peering_lifetime < 1:
+            raise ValueError(
+                f"peering_lifetime (--peering-lifetime) must be at least 1 second, got "
+                f"{self.peering_lifetime}."
+            )
+        if self.liveness_endpoint is not None and not self.liveness_endpoint.startswith("http://"):
+            raise ValueError(
+                "liveness_endpoint (--liveness) must be an http:// URL such as "
+                f"http://0.0.0.0:8080/healthz, got {self.liveness_endpoint!r}."
+            )
+        if self.metrics_port is not None and not 0 <= self.metrics_port <= 65535:
+            raise ValueError(
+                f"metrics_port (--metrics-port) must be a port number (0-65535), got "
+                f"{self.metrics_port}."
+            )
 
 
 @dataclass

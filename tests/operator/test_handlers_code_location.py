@@ -360,8 +360,9 @@ def test_the_status_lists_what_a_real_code_server_serves(
 
 
 def code_server_pod(harness: KubernetesHarness, namespace: str, image_id: str) -> None:
-    """A pod of the code server's Deployment, as the kubelet reports it once running (the
-    emulator has no Deployment controller)."""
+    """A pod of the code server's Deployment, as a kubelet reports it once running (the
+    emulator has no Deployment controller); bound to another node than the test kubelet's, so
+    the status written here is the only one."""
     harness.create(
         "",
         "pods",
@@ -369,7 +370,8 @@ def code_server_pod(harness: KubernetesHarness, namespace: str, image_id: str) -
         {
             "metadata": {"name": "sales-code-server-1", "labels": selector_labels("sales")},
             "spec": {
-                "containers": [{"name": "code-server", "image": "registry.example.com/sales:1.0"}]
+                "nodeName": "node-1",
+                "containers": [{"name": "code-server", "image": "registry.example.com/sales:1.0"}],
             },
         },
     )

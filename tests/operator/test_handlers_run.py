@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 import kubedag as dg
 from kubedag.runs.launchers.kubernetes import pod_name
+from kubedag_operator import metrics
 from kubedag_operator import run_status as run_status_module
 from kubedag_operator.handlers import instance as instance_handlers
 from kubedag_operator.resources import CodeLocationResource, JobResource, RunResource
@@ -43,6 +44,7 @@ def test_a_run_succeeds_in_a_pod_owned_by_the_run(
         f"the Instance to be Ready: {cluster.get('instances', 'kubedag')}",
     )
     assert ready["reason"] == "Migrated"
+    runs_followed = metrics.handler_counts().get(("Run", "success"), 0)
     created = cluster.run("quick-1", "quick", tags={"requested-by": "alice"})
     status = cluster.wait_phase("quick-1", ("Succeeded", "Failed"))
     assert status["phase"] == "Succeeded", cluster.describe("quick-1")
@@ -51,6 +53,7 @@ def test_a_run_succeeds_in_a_pod_owned_by_the_run(
     assert run.tags["team"] == "data" and run.tags["requested-by"] == "alice"
     assert status["steps"] == {"succeeded": 2, "failed": 0, "skipped": 0, "total": 2}
     assert status["startTime"] and status["completionTime"]
+    assert metrics.handler_counts()[("Run", "success")] > runs_followed  # on /metrics
     assert cluster.condition("quick-1", "Succeeded")["reason"] == "Succeeded"  # type: ignore[index]
     assert cluster.condition("quick-1", "Accepted")["status"] == "True"  # type: ignore[index]
     pod = cluster.pod(pod_name(run.run_id))

@@ -32,3 +32,26 @@ def test_import_kubedag_does_not_import_the_operator() -> None:
     code = "import sys, kubedag.cli.main; print('kopf' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--peering-lifetime", "0"], "--peering-lifetime"),
+        (["--standalone", "--peering-lifetime", "5"], "--peering-lifetime"),
+        (["--liveness", "tcp://0.0.0.0:8080"], "--liveness"),
+        (["--metrics-port", "70000"], "--metrics-port"),
+    ],
+)
+def test_invalid_ha_and_endpoint_flags_are_named(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["operator", "-n", "data", *args]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_the_help_explains_the_ha_and_endpoint_flags(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["operator", "--help"]) == 0
+    out = capsys.readouterr().out
+    for flag in ("--peering-lifetime", "--liveness", "--metrics-port"):
+        assert flag in out

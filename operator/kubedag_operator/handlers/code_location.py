@@ -41,6 +41,7 @@ from kubedag_operator.code_location_objects import (
     service_manifest,
 )
 from kubedag_operator.kube import KubeApi
+from kubedag_operator.metrics import counted
 from kubedag_operator.resources import (
     GROUP,
     VERSION,
@@ -188,6 +189,7 @@ def apply_object(api: KubeApi, manifest: dict[str, Any]) -> str:
 
 
 # -- reconciling ----------------------------------------------------------------------------------
+@counted("CodeLocation")
 def reconcile_code_location(api: KubeApi, body: dict[str, Any], now: datetime) -> dict[str, Any]:
     """Bring the code server's objects and the CodeLocation's status up to date; answers the
     status written."""

@@ -22,6 +22,7 @@ from typing import Any
 import kopf
 
 from kubedag_operator.instances import InstanceOutcome, open_instance
+from kubedag_operator.metrics import counted
 from kubedag_operator.resources import (
     GROUP,
     VERSION,
@@ -57,6 +58,7 @@ def instance_status(body: Any, outcome: InstanceOutcome, now: datetime.datetime)
     }
 
 
+@counted("Instance")
 def _reconcile(body: Any, memo: Any, patch: kopf.Patch, logger: Any) -> None:
     state = operator_state(memo)
     outcome = open_instance(state.instances, state.kube, state.options.home or "", body)

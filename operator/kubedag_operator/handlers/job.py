@@ -24,6 +24,7 @@ import kopf
 
 from kubedag_operator.handlers.code_location import handler_api, object_lock, ready_status
 from kubedag_operator.kube import KubeApi
+from kubedag_operator.metrics import counted
 from kubedag_operator.resources import (
     GROUP,
     VERSION,
@@ -106,6 +107,7 @@ def job_readiness(job: JobResource, location: dict[str, Any] | None) -> Readines
     )
 
 
+@counted("Job")
 def reconcile_job(api: KubeApi, body: dict[str, Any], now: datetime) -> Readiness:
     """Check the Job against its CodeLocation and write its `Ready` condition if it changed."""
     metadata = body.get("metadata") or {}

@@ -39,6 +39,7 @@ import kopf
 
 from kubedag_operator.code_location_objects import code_server_address
 from kubedag_operator.instances import InstanceUnavailableError
+from kubedag_operator.metrics import counted
 from kubedag_operator.resources import (
     GROUP,
     VERSION,
@@ -279,6 +280,7 @@ def _now() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC)
 
 
+@counted("Run")
 def follow_once(state: OperatorState, namespace: str, name: str, logger: Any) -> bool:
     """One reconciliation of a Run; True when there is nothing left to follow."""
     body = state.kube.get_custom("runs", namespace, name)

@@ -48,6 +48,7 @@ from kubedag_operator.handlers.code_location import (
     ready_status,
 )
 from kubedag_operator.kube import KubeApi
+from kubedag_operator.metrics import counted
 from kubedag_operator.resources import (
     API_VERSION,
     GROUP,
@@ -219,6 +220,7 @@ def job_partitions(api: KubeApi, namespace: str, job: dict[str, Any]) -> dict[st
     return kinds[0] if kinds else None
 
 
+@counted("Schedule")
 def reconcile_schedule(api: KubeApi, body: dict[str, Any], now: datetime) -> dict[str, Any]:
     """One evaluation of a Schedule at `now` (see the module docstring); answers its status."""
     metadata = body.get("metadata") or {}

@@ -45,6 +45,7 @@ from kubedag.cli.instance_cmd import add_instance_commands, local_instance
 from kubedag.cli.job import add_job_commands
 from kubedag.cli.listing import format_definitions
 from kubedag.cli.logs import add_logs_command
+from kubedag.cli.manifests_cmd import add_manifests_command
 from kubedag.cli.operator_cmd import add_operator_commands
 from kubedag.cli.runs import add_runs_commands
 from kubedag.cli.schedule_cmd import add_schedule_commands
@@ -124,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_backfill_commands(commands)
     add_code_server_commands(commands)
     add_operator_commands(commands)
+    add_manifests_command(commands)
     return parser
 
 

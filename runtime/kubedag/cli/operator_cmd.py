@@ -21,9 +21,11 @@ def add_operator_commands(commands: Any) -> None:
         description=(
             "Reconcile kubedag's custom resources (kubedag.io/v1alpha1) in the given namespaces: "
             "open and migrate Instances, launch Runs as pods and mirror their status, tick "
-            "Schedules. Replicas share a kopf peering object; only one acts at a time. In a "
-            "cluster the pod's service account is used, elsewhere the kubeconfig. Stops on "
-            "SIGTERM or Ctrl-C."
+            "Schedules. Replicas share a kopf peering object; only the one with the highest "
+            "priority acts, and another takes over when it stops (at once) or dies (after "
+            "--peering-lifetime). A replica's peering identity is $POD_ID when set (the pod's "
+            "name), else host, process id and a random suffix. In a cluster the pod's service account is used, elsewhere the "
+            "kubeconfig. Stops on SIGTERM or Ctrl-C."
         ),
     )
     where = parser.add_mutually_exclusive_group(required=True)
@@ -53,10 +55,33 @@ def add_operator_commands(commands: Any) -> None:
         "--standalone", action="store_true", help="run without peering (one replica only)"
     )
     parser.add_argument(
+        "--peering-lifetime",
+        type=int,
+        default=None,
+        metavar="SECONDS",
+        help="how long this replica's peering record lasts without renewal: a standby takes "
+        "over this long after the active replica dies (default 30; renewed every "
+        "lifetime minus 5-10 s, at least every second)",
+    )
+    parser.add_argument(
+        "--liveness",
+        metavar="URL",
+        help="serve kopf's liveness probe at this URL, e.g. http://0.0.0.0:8080/healthz "
+        "(for a Deployment's httpGet livenessProbe; default: off)",
+    )
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        metavar="PORT",
+        help="serve Prometheus metrics at http://0.0.0.0:PORT/metrics (default: off; 0 picks "
+        "a free port, logged at start)",
+    )
+    parser.add_argument(
         "--resync-seconds",
         type=float,
-        default=2.0,
-        help="how often each Run's status is compared with its run and pod (default 2)",
+        default=5.0,
+        help="how often each Run's status is compared with its run record (default 5); a "
+        "change of its pod is acted on at once",
     )
     parser.add_argument("--kubeconfig", metavar="FILE", help="kubeconfig file (default: usual)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
@@ -74,6 +99,8 @@ def run_operator_command(args: argparse.Namespace) -> int:
         ) from None
     if args.peering is not None and args.standalone:
         raise KubedagError("Give --peering or --standalone, not both.")
+    if args.peering_lifetime is not None and args.standalone:
+        raise KubedagError("--peering-lifetime has no meaning with --standalone: drop one.")
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -85,8 +112,16 @@ def run_operator_command(args: argparse.Namespace) -> int:
         "standalone": bool(args.standalone),
         "resync_seconds": args.resync_seconds,
         "kubeconfig_file": args.kubeconfig,
+        "liveness_endpoint": args.liveness,
+        "metrics_port": args.metrics_port,
     }
     if args.priority is not None:
         options["priority"] = args.priority
-    run_forever(OperatorOptions(**options))
+    if args.peering_lifetime is not None:
+        options["peering_lifetime"] = args.peering_lifetime
+    try:
+        operator_options = OperatorOptions(**options)
+    except ValueError as exc:
+        raise KubedagError(str(exc)) from None
+    run_forever(operator_options)
     return EXIT_OK

@@ -105,7 +105,7 @@ class K8sLauncherSettings:
     annotations: dict[str, str] = field(default_factory=dict)
     home: str = "/tmp/kubedag"
     working_dir: str | None = None
-    run_as_user: int = 1000
+    run_as_user: int = 10001  # the kubedag image's user (Dockerfile)
     read_only_root_filesystem: bool = True
     grace_period_seconds: int = 30
     pending_timeout_seconds: float = 300.0
