@@ -44,6 +44,11 @@ class AssetKey:
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("AssetKey is immutable")
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as its path: the slots cannot be restored through `__setattr__`, and the
+        cached hash of strings differs from one process to another."""
+        return (AssetKey, (self.path,))
+
     def __eq__(self, other: object) -> bool:
         return isinstance(other, AssetKey) and other.path == self.path
 

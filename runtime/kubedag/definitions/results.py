@@ -1,7 +1,9 @@
 """What user code returns or yields from a step, and what kubedag records about it.
 
 `Output`, `MaterializeResult` and `AssetCheckResult` are what a function gives back;
-`AssetMaterialization` and `AssetCheckEvaluation` are the facts recorded in the event log.
+`AssetMaterialization` and `AssetCheckEvaluation` are the facts recorded in the event log; like
+the events that carry them they are slotted frozen dataclasses, cheap to rebuild in bulk from the
+event log (see `kubedag.execution.events`).
 """
 
 from __future__ import annotations
@@ -111,7 +113,7 @@ class MaterializeResult:
         return f"MaterializeResult(asset_key={self.asset_key!r}, metadata={self.metadata!r})"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AssetMaterialization:
     """The recorded fact that a new version of an asset (or one of its partitions) exists."""
 
@@ -138,7 +140,7 @@ class AssetMaterialization:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AssetCheckEvaluation:
     """The recorded outcome of an asset check in a run."""
 

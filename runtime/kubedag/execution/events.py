@@ -3,6 +3,11 @@
 Every event has a type, the job and step it belongs to and a message; the payload depends on the
 type (a materialization, a check evaluation, a failure with its error). Events are written to the
 event log as they happen, wrapped in an `EventLogEntry` with the run id, time and level.
+
+Every class here is a frozen dataclass with `slots=True`: one read of the latest materialization
+of 10,000 assets builds 30,000 of these objects, and without a `__dict__` each there are half as
+many objects to allocate and for the garbage collector to walk. The event log rebuilds them
+without `__init__` (see `kubedag.storage.rebuild`), which needs the slots.
 """
 
 from __future__ import annotations
@@ -52,7 +57,7 @@ STEP_TERMINAL_EVENTS = frozenset(
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ErrorInfo:
     """A serializable exception: class, message, the user's stack, and its cause chain."""
 
@@ -86,40 +91,40 @@ class ErrorInfo:
         return text
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StepFailureData:
     error: ErrorInfo | None
     user_failure_data: dict[str, Any] | None = None
     error_source: str = "USER_CODE_ERROR"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StepRetryData:
     attempt: int
     seconds_to_wait: float
     error: ErrorInfo | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class OutputData:
     output_name: str
     asset_key: AssetKey | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class InputData:
     input_name: str
     asset_key: AssetKey | None = None
     manager_key: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RunFailureData:
     error: ErrorInfo | None
     failed_steps: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Event:
     """One thing that happened in a run."""
 
@@ -182,7 +187,7 @@ class Event:
         return logging.ERROR if self.is_failure else logging.DEBUG
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EventLogEntry:
     """What the event log stores: an event (or a plain log message) with run, time and level."""
 

@@ -549,7 +549,7 @@ class Instance:
     ) -> dict[AssetKey, EventLogEntry | None]:
         keys = [to_asset_key(k) for k in asset_keys]
         found = self.event_log_storage.get_latest_materialization_records(keys)
-        return {k: (found[k].event_log_entry if k in found else None) for k in keys}
+        return {k: (r.event_log_entry if (r := found.get(k)) is not None else None) for k in keys}
 
     def get_asset_records(self, asset_keys: Iterable[Any] | None = None) -> list[AssetRecord]:
         keys = None if asset_keys is None else [to_asset_key(k) for k in asset_keys]

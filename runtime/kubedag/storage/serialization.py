@@ -18,9 +18,10 @@ take apart in Python: positional JSON arrays, parsed by `json` without hooks.
   once, in that first string, so a body written before a field was added (or moved, or dropped)
   still decodes, an added field taking its default; a class this version does not know is an
   error that says so.
-- Decoding walks the parsed arrays and dicts once, skipping scalars and empty containers,
-  replaces tagged objects, and fills the frozen dataclasses' `__dict__` without calling
-  `__init__`. `deserialize_entries` parses bodies a few hundred at a time as one JSON array.
+- Decoding walks the parsed arrays and dicts once, skipping scalars and empty containers, and
+  replaces tagged objects. The frozen, slotted dataclasses are built without `__init__`, by a
+  function compiled per stored layout (`rebuild`). Decoded asset keys are shared per path.
+  `deserialize_entries` parses bodies a few hundred at a time as one JSON array.
 
 `dumps`/`loads` (runs, tags, cursors, ticks) use the same tags and the same walk.
 """
@@ -34,7 +35,7 @@ import json
 import operator
 from collections.abc import Callable, Iterator, Sequence
 from enum import Enum
-from typing import Any
+from typing import Any, cast
 
 from kubedag.definitions.asset_key import AssetKey
 from kubedag.definitions.results import (
@@ -54,6 +55,7 @@ from kubedag.execution.events import (
     StepRetryData,
 )
 from kubedag.runs.run import Run, RunStatus
+from kubedag.storage.rebuild import Builder, building_twin, compile_builder
 
 _CLASS_TAG = "__c"
 _ENUM_TAG = "__e"
@@ -79,17 +81,6 @@ _new = object.__new__
 
 
 # -- registered dataclasses ---------------------------------------------------------------------
-@dataclasses.dataclass(frozen=True)
-class _Layout:
-    """How to rebuild a class from the values of one stored layout, `"Class(field,…)"`."""
-
-    cls: type
-    length: int  # of the stored array: the layout string, then one value per stored field
-    positions: tuple[tuple[int, str], ...]  # where each field the class still has is stored
-    missing: tuple[tuple[str, Callable[[], Any]], ...]  # fields the body lacks: their defaults
-    tuple_fields: tuple[str, ...]  # JSON gives lists back; these fields hold tuples
-
-
 def _layout_string(cls: type) -> str:
     return f"{cls.__name__}({','.join(f.name for f in dataclasses.fields(cls))})"
 
@@ -103,9 +94,9 @@ def _default_of(field: dataclasses.Field[Any]) -> Callable[[], Any] | None:
     return None
 
 
-def _parse_layout(layout: str) -> _Layout:
-    """The rebuild plan for a layout string, checked against the class as it is now: fields
-    stored but since removed are ignored, fields added since take their defaults."""
+def _compile_layout(layout: str) -> Builder:
+    """The builder for a layout string, checked against the class as it is now: fields stored
+    but since removed are ignored, fields added since take their defaults."""
     name, _, rest = layout.partition("(")
     cls = _BY_NAME.get(name)
     if cls is None:
@@ -122,12 +113,13 @@ def _parse_layout(layout: str) -> _Layout:
                     "give the field a default so that older event logs stay readable."
                 )
             missing.append((field_name, default))
-    return _Layout(
+    return compile_builder(
         cls,
         1 + len(stored),
-        tuple((index, n) for index, n in enumerate(stored, 1) if n in fields),
-        tuple(missing),
-        tuple(n for n, f in fields.items() if str(f.type).startswith("tuple")),
+        [(index, n) for index, n in enumerate(stored, 1) if n in fields],
+        frozenset(n for n, f in fields.items() if str(f.type).startswith("tuple")),
+        missing,
+        _revive,
     )
 
 
@@ -143,33 +135,46 @@ _BY_NAME: dict[str, type] = {cls.__name__: cls for cls in _DATACLASSES}
 _ENCODERS: dict[type, tuple[str, Callable[[Any], tuple[Any, ...]]]] = {
     cls: (_layout_string(cls), _fields_getter(cls)) for cls in _DATACLASSES
 }
-# Layouts seen so far: the current one of every class up front, older ones as bodies bring them.
-_LAYOUTS: dict[str, _Layout] = {layout: _parse_layout(layout) for layout, _ in _ENCODERS.values()}
+# Builders of the layouts seen so far: the current one of every class is compiled once the
+# revivers below exist, older ones as bodies bring them.
+_BUILDERS: dict[str, Builder] = {}
 
 
 def _rebuild(stored: list[Any]) -> Any:
-    """A dataclass back from `["Class(field,…)", value, …]`, without running its `__init__`:
-    skipping frozen-field validation makes reading 10,000 materializations several times
-    cheaper, and what was stored was valid when it was written."""
-    layout = _LAYOUTS.get(stored[0])
-    if layout is None:
-        layout = _LAYOUTS[stored[0]] = _parse_layout(stored[0])
-    if len(stored) != layout.length:
-        raise ValueError(f"Stored {stored[0]} has {len(stored) - 1} values.")
-    value: Any = _new(layout.cls)
-    attributes = value.__dict__
-    for index, name in layout.positions:
-        item = stored[index]
-        if item and (type(item) is dict or type(item) is list):
-            item = _revive(item)
-        attributes[name] = item
-    if layout.missing or layout.tuple_fields:
-        for name, default in layout.missing:
-            attributes[name] = default()
-        for name in layout.tuple_fields:
-            if type(attributes[name]) is list:
-                attributes[name] = tuple(attributes[name])
-    return value
+    """A dataclass back from `["Class(field,…)", value, …]`, without running its `__init__`
+    (see `rebuild`): skipping frozen-field validation makes reading 10,000 materializations
+    several times cheaper, and what was stored was valid when it was written."""
+    build = _BUILDERS.get(stored[0])
+    if build is None:
+        build = _BUILDERS[stored[0]] = _compile_layout(stored[0])
+    return build(stored)
+
+
+# -- asset keys ---------------------------------------------------------------------------------
+# Decoded keys, shared: a process reads the same assets again and again (the daemon's automation
+# evaluation, a UI), and an asset key is immutable, so one instance per path serves every read;
+# a known key costs a dictionary lookup instead of a new object. Bounded: emptied when full.
+_ASSET_KEYS: dict[tuple[str, ...], AssetKey] = {}
+_ASSET_KEYS_KEPT = 50_000
+_PATH = operator.attrgetter("path")
+
+
+def share_asset_keys(keys: Sequence[AssetKey]) -> None:
+    """Decode these paths as these very key objects from now on: a caller that knows which keys
+    it is about to read gets its own keys back, which its dictionaries find by identity."""
+    if len(_ASSET_KEYS) + len(keys) > _ASSET_KEYS_KEPT:
+        _ASSET_KEYS.clear()
+    _ASSET_KEYS.update(zip(map(_PATH, keys), keys, strict=True))
+
+
+def _stored_asset_key(path: list[str]) -> AssetKey:
+    parts = tuple(path)
+    key = _ASSET_KEYS.get(parts)
+    if key is None:
+        if len(_ASSET_KEYS) >= _ASSET_KEYS_KEPT:
+            _ASSET_KEYS.clear()
+        key = _ASSET_KEYS[parts] = AssetKey.from_stored_path(parts)
+    return key
 
 
 # -- tagged values ------------------------------------------------------------------------------
@@ -200,7 +205,7 @@ def _enum_member(stored: str) -> Enum:
 # tagged values; the other payloads are strings.
 _REVIVERS: dict[str, Callable[[Any], Any]] = {
     _CLASS_TAG: _rebuild,
-    _KEY_TAG: AssetKey.from_stored_path,
+    _KEY_TAG: _stored_asset_key,
     _ENUM_TAG: _enum_member,
     _REPR_TAG: str,
     _SET_TAG: lambda items: frozenset(_revive(items)),
@@ -226,6 +231,8 @@ def _revive(value: Any) -> Any:
                 value[index] = _revive(item)
     return value
 
+
+_BUILDERS.update((layout, _compile_layout(layout)) for layout, _ in _ENCODERS.values())
 
 _encoder = json.JSONEncoder(
     default=_encode_default, separators=(",", ":"), ensure_ascii=False, check_circular=False
@@ -318,19 +325,45 @@ def deserialize_entries(bodies: Sequence[str]) -> list[EventLogEntry]:
     return entries
 
 
+# Built as twins and then given their class (see `rebuild`); the stored shape is positional, so a
+# field added to either class must be added to `serialize_entry` and below, which this checks.
+_BuildingEntry = building_twin(EventLogEntry)
+_BuildingEvent = building_twin(Event)
+_ENTRY_FIELDS = [
+    "run_id",
+    "timestamp",
+    "level",
+    "user_message",
+    "job_name",
+    "step_key",
+    "event",
+    "extra",
+]
+_EVENT_FIELDS = [
+    "event_type",
+    "job_name",
+    "message",
+    "step_key",
+    "event_specific_data",
+    "partition",
+]
+if list(EventLogEntry.__slots__) != _ENTRY_FIELDS or list(Event.__slots__) != _EVENT_FIELDS:
+    raise TypeError("EventLogEntry or Event changed fields: update serialization's entry rows.")
+
+
 def _entry(row: list[Any]) -> EventLogEntry:
     run_id, timestamp, level, message, job_name, step_key, event, extra = row
-    entry = _new(EventLogEntry)
-    attributes = entry.__dict__
-    attributes["run_id"] = run_id
-    attributes["timestamp"] = timestamp
-    attributes["level"] = level
-    attributes["user_message"] = message
-    attributes["job_name"] = job_name
-    attributes["step_key"] = step_key
-    attributes["event"] = _event(event, job_name, message, step_key) if event else None
-    attributes["extra"] = _revive(extra) if extra else {}
-    return entry
+    entry: Any = _new(_BuildingEntry)
+    entry.run_id = run_id
+    entry.timestamp = timestamp
+    entry.level = level
+    entry.user_message = message
+    entry.job_name = job_name
+    entry.step_key = step_key
+    entry.event = _event(event, job_name, message, step_key) if event else None
+    entry.extra = _revive(extra) if extra else {}
+    entry.__class__ = EventLogEntry
+    return cast(EventLogEntry, entry)
 
 
 def _event(row: list[Any], job_name: str, message: str, step_key: str | None) -> Event:
@@ -343,19 +376,19 @@ def _event(row: list[Any], job_name: str, message: str, step_key: str | None) ->
     event_type = _EVENT_TYPES.get(type_value)
     if event_type is None:
         raise ValueError(f"Unknown stored event type {type_value!r}; written by a newer kubedag?")
-    event = _new(Event)
-    attributes = event.__dict__
-    attributes["event_type"] = event_type
-    attributes["job_name"] = job_name
-    attributes["message"] = message
-    attributes["step_key"] = step_key
     if type(data) is dict and len(data) == 1 and _CLASS_TAG in data:  # nearly always
         data = _rebuild(data[_CLASS_TAG])
     elif data:
         data = _revive(data)
-    attributes["event_specific_data"] = data
-    attributes["partition"] = partition
-    return event
+    event: Any = _new(_BuildingEvent)
+    event.event_type = event_type
+    event.job_name = job_name
+    event.message = message
+    event.step_key = step_key
+    event.event_specific_data = data
+    event.partition = partition
+    event.__class__ = Event
+    return cast(Event, event)
 
 
 # -- runs ---------------------------------------------------------------------------------------

@@ -153,3 +153,22 @@ def test_define_asset_job_by_group_and_definitions_lookups() -> None:
     assert defs.get_schedule_def("marts_job_schedule") is schedule
     with pytest.raises(dg.InvalidDefinitionError, match="5 fields"):
         dg.ScheduleDefinition(job=job, cron_schedule="every day")
+
+
+def test_an_asset_key_survives_pickling_in_another_process() -> None:
+    import pickle
+    import subprocess
+    import sys
+
+    key = dg.AssetKey(["sales", "orders"])
+    assert pickle.loads(pickle.dumps(key)) == key
+    # another process has other string hashes: the key must hash as that process's own keys
+    script = (
+        "import pickle, sys; import kubedag as dg; "
+        "k = pickle.loads(sys.stdin.buffer.read()); "
+        "print(k == dg.AssetKey(['sales', 'orders']) and {k: 1}[dg.AssetKey(['sales', 'orders'])])"
+    )
+    answer = subprocess.run(
+        [sys.executable, "-c", script], input=pickle.dumps(key), capture_output=True, check=True
+    )
+    assert answer.stdout.strip() == b"1"

@@ -198,3 +198,48 @@ def test_dynamic_partitions(instance: dg.Instance) -> None:
     assert partitions.get_partition_keys(dynamic_partitions_store=instance) == ["b.csv", "c.csv"]
     with pytest.raises(TypeError, match="list of keys"):
         instance.add_dynamic_partitions("files", "d.csv")  # type: ignore[arg-type]
+
+
+ODD_KEYS = [
+    dg.AssetKey(['say "hi"', "back\\slash"]),
+    dg.AssetKey(["größe", "🚀", "你好"]),
+    dg.AssetKey(["tab\there", "new\nline", "nul\x00", "del\x7f", "sep\u2028"]),
+    dg.AssetKey(["a/b", "[1,2]", "{}"]),
+    dg.AssetKey(["plain"]),
+]
+
+
+def _materialization_of(run_id: str, key: dg.AssetKey) -> dg.EventLogEntry:
+    event = Event(
+        EventType.ASSET_MATERIALIZATION, "job", "Materialized", None, dg.AssetMaterialization(key)
+    )
+    return dg.EventLogEntry.for_event(run_id, event)
+
+
+def test_latest_materializations_of_keys_with_quotes_escapes_and_unicode(
+    instance: dg.Instance,
+) -> None:
+    # A batch read sends the keys as one JSON array and matches them in the database against
+    # the stored key texts, so every kind of character must come back to the same text.
+    instance.store_event_entries([_materialization_of("r1", key) for key in ODD_KEYS])
+    missing = dg.AssetKey(['say "hi"', "back\\slash", "not stored"])
+    many = instance.get_latest_materialization_events([*ODD_KEYS, missing, ODD_KEYS[0]])
+    assert set(many) == {*ODD_KEYS, missing}
+    assert many[missing] is None
+    for key in ODD_KEYS:
+        latest = many[key]
+        assert latest is not None and latest.event is not None
+        assert latest.event.materialization.asset_key == key
+        one = instance.get_latest_materialization_event(key)
+        assert one is not None and one.event is not None and one.event.asset_key == key
+
+
+def test_a_batch_read_comes_back_equal_to_what_was_stored(instance: dg.Instance) -> None:
+    # 1,500 keys: past the size where decoding pauses the garbage collector.
+    entries = [
+        _materialization("r1", f"asset_{i}", f"p{i % 3}", rows=i, note=f"n{i}") for i in range(1500)
+    ]
+    instance.store_event_entries(entries)
+    latest = instance.get_latest_materialization_events([f"asset_{i}" for i in range(1500)])
+    assert list(latest.values()) == entries
+    assert all(type(entry) is dg.EventLogEntry for entry in latest.values())

@@ -3,8 +3,10 @@ batches, and bodies written by an older kubedag (fewer fields) still read."""
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import json
+import pickle
 from enum import Enum
 
 import pytest
@@ -32,6 +34,7 @@ from kubedag.storage.serialization import (
     dumps,
     loads,
     serialize_entry,
+    share_asset_keys,
 )
 
 ERROR = ErrorInfo(
@@ -254,3 +257,31 @@ def test_a_batch_body_that_is_not_one_array_is_an_error() -> None:
 )
 def test_stored_values_round_trip(value: object) -> None:
     assert loads(dumps(value)) == value
+
+
+def test_decoded_objects_are_ordinary_frozen_instances() -> None:
+    # Decoding builds objects without `__init__`; they must still behave like built ones.
+    entry = deserialize_entries([serialize_entry(ENTRIES["materialization"])] * 1200)[0]
+    assert type(entry) is EventLogEntry and entry.event is not None
+    materialization = entry.event.materialization
+    assert type(entry.event) is Event and type(materialization) is AssetMaterialization
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        entry.run_id = "other"  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        materialization.partition = "other"  # type: ignore[misc]
+    failure = deserialize_entries([serialize_entry(ENTRIES["step failure"])] * 1200)[0]
+    assert pickle.loads(pickle.dumps(failure)) == failure == ENTRIES["step failure"]
+    assert dataclasses.replace(materialization, partition="p2").partition == "p2"
+    assert repr(entry) == repr(ENTRIES["materialization"])
+
+
+def test_decoded_asset_keys_are_shared_and_can_be_the_callers_own() -> None:
+    body = serialize_entry(event(EventType.HANDLED_OUTPUT, OutputData("result", AssetKey("k1"))))
+    first, second = deserialize_entries([body, body])
+    assert first.event is not None and second.event is not None
+    assert first.event.asset_key is second.event.asset_key  # one object per path
+    mine = AssetKey(["shared", "key"])
+    share_asset_keys([mine])
+    stored = serialize_entry(event(EventType.HANDLED_OUTPUT, OutputData("o", AssetKey(mine.path))))
+    decoded = deserialize_entry(stored)
+    assert decoded.event is not None and decoded.event.asset_key is mine
