@@ -1,4 +1,6 @@
-"""Compute logs as files: `<base_dir>/<run_id>/<step_key>.out` and `.err`.
+"""Compute logs as files: `<base_dir>/<run_id>/<step_key>.out` and `.err`, each created when the
+step first writes to that stream (a step that prints nothing leaves no file; reading it gives
+empty logs, and `kubedag logs` still lists it from the run's events).
 
 The tee writes straight into the final files (opened for appending), so whoever reads them, a
 UI on the same volume or `tail -f`, sees a step's output while it is still running, and a retry of
@@ -14,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from kubedag.compute_logs.capture import FdCapture
+from kubedag.compute_logs.capture import FdCapture, LazyFile
 from kubedag.compute_logs.manager import (
     LOG_SUFFIXES,
     ComputeLogManager,
@@ -46,27 +48,26 @@ class LocalComputeLogManager(ComputeLogManager):
     def capture(self, run_id: str, step_key: str) -> Iterator[None]:
         out_path = self.log_path(run_id, step_key, "stdout")
         err_path = self.log_path(run_id, step_key, "stderr")
+        run_dir = out_path.parent
         try:
-            out_path.parent.mkdir(parents=True, exist_ok=True)
-            out_fd = os.open(out_path, _APPEND_FLAGS, 0o666)
+            run_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise ComputeLogStorageError(
-                f"Cannot write compute logs to {out_path}: {exc.strerror}. Check that "
-                f"base_dir {self.base_dir!r} of the local compute log manager is writable."
-            ) from exc
+            raise self._unwritable(run_dir, exc.strerror) from exc
+        if not os.access(run_dir, os.W_OK):  # the files are made on the first byte: check now
+            raise self._unwritable(run_dir, "Permission denied")
+        out_file, err_file = LazyFile(out_path, _APPEND_FLAGS), LazyFile(err_path, _APPEND_FLAGS)
         try:
-            err_fd = os.open(err_path, _APPEND_FLAGS, 0o666)
-        except OSError as exc:
-            os.close(out_fd)
-            raise ComputeLogStorageError(
-                f"Cannot write compute logs to {err_path}: {exc.strerror}."
-            ) from exc
-        try:
-            with FdCapture(out_fd, err_fd, label=f"step {step_key!r} of run {run_id!r}"):
+            with FdCapture(out_file, err_file, label=f"step {step_key!r} of run {run_id!r}"):
                 yield
         finally:
-            os.close(out_fd)
-            os.close(err_fd)
+            out_file.close()
+            err_file.close()
+
+    def _unwritable(self, run_dir: Path, reason: str | None) -> ComputeLogStorageError:
+        return ComputeLogStorageError(
+            f"Cannot write compute logs to {run_dir}: {reason}. Check that base_dir "
+            f"{self.base_dir!r} of the local compute log manager is writable."
+        )
 
     def read(
         self,

@@ -92,11 +92,16 @@ def test_a_retry_appends_to_the_earlier_attempt(manager: LocalComputeLogManager)
 def test_list_steps_and_delete_logs(manager: LocalComputeLogManager) -> None:
     for step_key in ("b_step", "a_step"):
         with manager.capture("run-1", step_key):
-            pass
+            print(step_key)
+    with manager.capture("run-1", "silent"):
+        pass
     with manager.capture("run-2", "other"):
         print("kept")
 
+    # a step that wrote nothing left no file: it reads as empty, and is not listed
     assert manager.list_steps("run-1") == ["a_step", "b_step"]
+    assert not manager.log_path("run-1", "silent", "stdout").exists()
+    assert manager.read("run-1", "silent", "stderr").data == b""
     assert manager.list_steps("never-ran") == []
 
     manager.delete_logs("run-1")
