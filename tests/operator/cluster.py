@@ -16,64 +16,11 @@ import pytest
 import kubedag as dg
 from tests.fixtures.kubernetes import KubernetesHarness, TestKubelet
 from tests.fixtures.s3 import S3Server
-from tests.runtime.runs.conftest import wait_for
+from tests.runtime.runs.conftest import JOBS, wait_for
 
 if TYPE_CHECKING:
     from tests.operator.conftest import OperatorRunner
 
-JOBS = '''
-import os
-import time
-from pathlib import Path
-
-import kubedag as dg
-
-
-class Gate(dg.Config):
-    path: str
-
-
-@dg.asset
-def one() -> int:
-    print("hello from one in", os.environ.get("SALES_REGION", "-"))
-    return 1
-
-
-@dg.asset
-def two(one: int) -> int:
-    return one + 1
-
-
-@dg.asset
-def boom() -> int:
-    raise RuntimeError("boom on purpose")
-
-
-@dg.asset
-def first(config: Gate) -> int:
-    """Waits until the test creates the gate file (at most a minute)."""
-    deadline = time.monotonic() + 60
-    while not Path(config.path).exists():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"nobody opened the gate {config.path}")
-        time.sleep(0.02)
-    return 1
-
-
-@dg.asset
-def second(first: int) -> int:
-    return first + 1
-
-
-defs = dg.Definitions(
-    assets=[one, two, boom, first, second],
-    jobs=[
-        dg.define_asset_job("quick", selection=["one", "two"]),
-        dg.define_asset_job("failing", selection=["boom"]),
-        dg.define_asset_job("gated", selection=["first", "second"]),
-    ],
-)
-'''
 SECRET = "kubedag-storage"
 IN_PROCESS = {"execution": {"config": {"in_process": {}}}}
 G = "kubedag.io"
@@ -246,7 +193,8 @@ def cluster(
             },
         },
     )
-    for job in ("quick", "failing", "gated"):
+    # Job objects by Kubernetes name → the job in the code (`quick` runs two steps here)
+    for job, job_name in (("quick", "pair"), ("failing", "failing"), ("gated", "gated")):
         kubernetes_api.create(
             G,
             "jobs",
@@ -257,7 +205,7 @@ def cluster(
                 "metadata": {"name": job},
                 "spec": {
                     "codeLocationRef": {"name": "jobs"},
-                    "jobName": job,
+                    "jobName": job_name,
                     "runConfig": IN_PROCESS,
                     "tags": {"team": "data"},
                 },

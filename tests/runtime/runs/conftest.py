@@ -22,6 +22,9 @@ from kubedag.runs.tags import WORKER_PID_TAG
 # test can tell the worker from its steps.
 IN_PROCESS = {"execution": {"config": {"in_process": {}}}}
 
+# The sample code location of launched-run tests (runtime and operator): `quick` (one step,
+# printing `SALES_REGION`), `pair` (two steps), `failing` (a step that raises), `gated` (a step
+# that waits for a file named in its run config, then one after it).
 JOBS = '''
 import os
 import time
@@ -36,7 +39,18 @@ class Gate(dg.Config):
 
 @dg.asset
 def one() -> int:
+    print("hello from one in", os.environ.get("SALES_REGION", "-"))
     return 1
+
+
+@dg.asset
+def two(one: int) -> int:
+    return one + 1
+
+
+@dg.asset
+def boom() -> int:
+    raise RuntimeError("boom on purpose")
 
 
 @dg.asset
@@ -56,9 +70,11 @@ def second(first: int) -> int:
 
 
 defs = dg.Definitions(
-    assets=[one, first, second],
+    assets=[one, two, boom, first, second],
     jobs=[
         dg.define_asset_job("quick", selection=["one"]),
+        dg.define_asset_job("pair", selection=["one", "two"]),
+        dg.define_asset_job("failing", selection=["boom"]),
         dg.define_asset_job("gated", selection=["first", "second"]),
     ],
 )

@@ -34,56 +34,9 @@ from kubedag.runs.launchers.kubernetes import (
 from kubedag.runs.monitoring import RunMonitoringSettings, monitor_runs
 from tests.fixtures.kubernetes import KubernetesHarness, TestKubelet
 from tests.fixtures.s3 import S3Server
-from tests.runtime.runs.conftest import IN_PROCESS, event_types, finished, messages, wait_for
+from tests.runtime.runs.conftest import IN_PROCESS, JOBS, event_types, finished, messages, wait_for
 
 S = dg.RunStatus
-JOBS = '''
-import time
-from pathlib import Path
-
-import kubedag as dg
-
-
-class Gate(dg.Config):
-    path: str
-
-
-@dg.asset
-def one() -> int:
-    print("hello from one")
-    return 1
-
-
-@dg.asset
-def boom() -> int:
-    raise RuntimeError("boom on purpose")
-
-
-@dg.asset
-def first(config: Gate) -> int:
-    """Waits until the test creates the gate file (at most a minute)."""
-    deadline = time.monotonic() + 60
-    while not Path(config.path).exists():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"nobody opened the gate {config.path}")
-        time.sleep(0.02)
-    return 1
-
-
-@dg.asset
-def second(first: int) -> int:
-    return first + 1
-
-
-defs = dg.Definitions(
-    assets=[one, boom, first, second],
-    jobs=[
-        dg.define_asset_job("quick", selection=["one"]),
-        dg.define_asset_job("failing", selection=["boom"]),
-        dg.define_asset_job("gated", selection=["first", "second"]),
-    ],
-)
-'''
 PG_ENV = "KUBEDAG_TEST_POD_PG_URL"
 SECRET = "kubedag-storage"
 

@@ -231,7 +231,7 @@ def test_a_run_past_its_max_runtime_is_terminated(
     ("python_file", "job_name", "reason"),
     [
         ("/nowhere/jobs.py", "quick", "'/nowhere/jobs.py': it does not exist"),
-        ("JOBS", "nightly", "No job named 'nightly'. Jobs: gated, quick."),
+        ("JOBS", "nightly", "No job named 'nightly'. Jobs: failing, gated, pair, quick."),
         ("BROKEN", "quick", "importing it raised ZeroDivisionError: division by zero"),
     ],
 )
