@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 import yaml
 
-from tests.helm.chart import CHART, VALUES, VALUES_FILES, Helm
+from tests.helm.chart import CHART, VALUES, VALUES_FILES, Helm, merged_values
 
 MINIMAL = VALUES / "minimal.yaml"
 
@@ -70,18 +70,8 @@ def test_the_schema_is_strict_draft_7_and_accepts_the_defaults_and_every_values_
         "instance.postgres.external.passwordSecret.name",
     }
     for path in VALUES_FILES:
-        merged = _merge(defaults, yaml.safe_load(path.read_text()))
+        merged = merged_values(defaults, yaml.safe_load(path.read_text()))
         assert list(validator.iter_errors(merged)) == [], path.name
-
-
-def _merge(base: dict, override: dict) -> dict:
-    out = dict(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = value
-    return out
 
 
 def test_every_values_key_is_in_the_schema() -> None:

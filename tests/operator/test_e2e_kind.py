@@ -36,6 +36,7 @@ import yaml
 
 from kubedag_operator.running import OperatorThread
 from kubedag_operator.state import OperatorOptions
+from tests.helm.chart import merged_values
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -383,14 +384,3 @@ def test_the_kind_values_fit_the_chart_and_the_s3_server() -> None:
     schema = json.loads((chart / "values.schema.json").read_text())
     errors = [e.message for e in jsonschema.Draft7Validator(schema).iter_errors(merged)]
     assert errors == []
-
-
-def merged_values(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    """`override` over `base`, maps merged key by key, as Helm merges values files."""
-    result = dict(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(result.get(key), dict):
-            result[key] = merged_values(result[key], value)
-        else:
-            result[key] = value
-    return result
