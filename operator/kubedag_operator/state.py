@@ -3,11 +3,13 @@
 kopf gives every handler the operator's `memo`; the startup handler (`settings.configure`)
 puts an `OperatorState` in it as `memo.kubedag`. Nothing here is needed to resume after a
 restart — every handler reads the observed state again — it only saves work: open runtime
-instances, the API client, a lock per object so two triggers of one object do not act at once.
+instances, the API client, a lock per object so two triggers of one object do not act at once,
+the events that wake a followed Run when its pod changes.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import random
 import secrets
@@ -97,6 +99,9 @@ class OperatorState:
     options: OperatorOptions
     kube: KubeApi
     instances: InstanceRegistry = field(default_factory=InstanceRegistry)
+    run_wakeups: dict[tuple[str, str], asyncio.Event] = field(default_factory=dict)
+    """The wake-up event of each followed Run by (namespace, name): a change of its pod sets
+    it (`handlers.run.pod_changed`), so the Run is looked at before its next resync."""
     _locks: defaultdict[str, threading.Lock] = field(
         default_factory=lambda: defaultdict(threading.Lock)
     )

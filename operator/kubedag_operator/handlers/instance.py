@@ -85,25 +85,23 @@ def reconcile_instance(
 # database meanwhile; one that is Ready may have lost its database. (The timer fires every
 # second and acts only when an object's check is due, so this can change at run time.)
 RECHECK_SECONDS = 30.0
-_last_check: dict[str, float] = {}
+LAST_CHECK_MEMO_KEY = "kubedag_last_check"
 
 
 @kopf.timer(GROUP, VERSION, "instances", interval=1.0, initial_delay=1.0)
-def recheck_instance(
-    body: kopf.Body, memo: Any, patch: kopf.Patch, logger: Any, uid: str, **_: Any
-) -> None:
-    """Check the Instance again when it is due: `Ready` follows the storage both ways."""
+def recheck_instance(body: kopf.Body, memo: Any, patch: kopf.Patch, logger: Any, **_: Any) -> None:
+    """Check the Instance again when it is due: `Ready` follows the storage both ways. (kopf
+    gives each object its own copy of the memo: the time of its last check lives there.)"""
     now = time.monotonic()
-    if now - _last_check.setdefault(uid, now) < RECHECK_SECONDS:
+    if now - memo.setdefault(LAST_CHECK_MEMO_KEY, now) < RECHECK_SECONDS:
         return
-    _last_check[uid] = now
+    memo[LAST_CHECK_MEMO_KEY] = now
     _reconcile(body, memo, patch, logger)
 
 
 @kopf.on.delete(GROUP, VERSION, "instances", optional=True)
-def forget_instance(namespace: str | None, name: str, memo: Any, uid: str, **_: Any) -> None:
+def forget_instance(namespace: str | None, name: str, memo: Any, **_: Any) -> None:
     operator_state(memo).instances.remove(namespace or "", name)
-    _last_check.pop(uid, None)
 
 
 # -- the instance's loops: the run queue, and monitoring of runs without a Run object ----------

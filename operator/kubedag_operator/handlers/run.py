@@ -369,16 +369,6 @@ def _asset_keys(paths: list[str] | None) -> list[Any] | None:
     return [AssetKey.from_user_string(path) for path in paths]
 
 
-# The wake-up event of each followed Run, per operator (by its state: kopf gives each object a
-# shallow copy of the memo, so the memo itself cannot hold a shared table; and two operators in
-# one process, as in tests, have separate event loops).
-_WAKEUPS: dict[int, dict[tuple[str, str], asyncio.Event]] = {}
-
-
-def _wakeups(memo: Any) -> dict[tuple[str, str], asyncio.Event]:
-    return _WAKEUPS.setdefault(id(operator_state(memo)), {})
-
-
 @kopf.daemon(GROUP, VERSION, "runs", cancellation_backoff=2.0, cancellation_timeout=10.0)
 async def follow_run(
     stopped: kopf.DaemonStopped,
@@ -393,7 +383,7 @@ async def follow_run(
     state = operator_state(memo)
     loop = asyncio.get_running_loop()
     key = (namespace or "", name)
-    wake = _wakeups(memo).setdefault(key, asyncio.Event())
+    wake = state.run_wakeups.setdefault(key, asyncio.Event())
     try:
         while not stopped:
             wake.clear()
@@ -414,7 +404,7 @@ async def follow_run(
                 return
             await _sleep_or_wake(stopped, wake, state.options.resync_seconds)
     finally:
-        _wakeups(memo).pop(key, None)
+        state.run_wakeups.pop(key, None)
 
 
 async def _sleep_or_wake(stopped: kopf.DaemonStopped, wake: asyncio.Event, seconds: float) -> None:
@@ -439,7 +429,8 @@ async def pod_changed(body: kopf.Body, memo: Any, **_: Any) -> None:
     metadata = body.get("metadata") or {}
     for owner in metadata.get("ownerReferences") or []:
         if owner.get("kind") == "Run" and str(owner.get("apiVersion", "")).startswith(GROUP):
-            wake = _wakeups(memo).get((metadata.get("namespace") or "", owner.get("name") or ""))
+            key = (metadata.get("namespace") or "", owner.get("name") or "")
+            wake = operator_state(memo).run_wakeups.get(key)
             if wake is not None:
                 wake.set()
 
