@@ -13,6 +13,7 @@ import base64
 import json
 import os
 import threading
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -136,25 +137,23 @@ class KubeApi:
         return found
 
     def list_objects(
-        self, collection: str, label_selector: str | None = None
+        self, collection: str, labels: Mapping[str, str] | None = None
     ) -> list[dict[str, Any]]:
-        """The items of a collection path, those matching `label_selector` (`a=b,c=d`) when
-        given. The selector is also checked here: it is cheap, and a server that ignored it
-        must not make a handler act on objects that are not its own."""
-        query = f"?labelSelector={quote(label_selector)}" if label_selector else ""
+        """The items of a collection path, those carrying every one of `labels` when given
+        (sent as a label selector, and checked here too: it is cheap, and a server that
+        ignored the selector must not make a handler act on objects that are not its own)."""
+        wanted = dict(labels or {})
+        selector = ",".join(f"{key}={value}" for key, value in sorted(wanted.items()))
+        query = f"?labelSelector={quote(selector)}" if selector else ""
         found = self._call("GET", collection + query) or {}
-        items = list(found.get("items") or [])
-        if label_selector:
-            wanted = dict(part.split("=", 1) for part in label_selector.split(","))
-            items = [
-                item
-                for item in items
-                if all(
-                    ((item.get("metadata") or {}).get("labels") or {}).get(k) == v
-                    for k, v in wanted.items()
-                )
-            ]
-        return items
+        return [
+            item
+            for item in found.get("items") or []
+            if all(
+                ((item.get("metadata") or {}).get("labels") or {}).get(key) == value
+                for key, value in wanted.items()
+            )
+        ]
 
     def create(self, path: str, body: dict[str, Any]) -> bool:
         """Create an object at the collection `path`; False when it already exists."""

@@ -212,10 +212,7 @@ def reconcile_code_location(api: KubeApi, body: dict[str, Any], now: datetime) -
             )
     url = code_server_address(body)
     status = _status_from_code_server(body, url, now)
-    pods = api.list_objects(
-        f"/api/v1/namespaces/{namespace}/pods",
-        ",".join(f"{k}={v}" for k, v in sorted(selector_labels(name).items())),
-    )
+    pods = api.list_objects(f"/api/v1/namespaces/{namespace}/pods", selector_labels(name))
     digest = image_digest(pods)
     if digest is not None:
         status["imageDigest"] = digest

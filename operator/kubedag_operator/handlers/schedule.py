@@ -171,7 +171,7 @@ def schedule_runs(
     """The Runs this schedule created (by label and owner), with what decides ticks."""
     path = f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/{RUNS}"
     runs = []
-    for body in api.list_objects(path, f"{SCHEDULE_LABEL}={label_value(name)}"):
+    for body in api.list_objects(path, {SCHEDULE_LABEL: label_value(name)}):
         metadata = body.get("metadata") or {}
         owners = metadata.get("ownerReferences") or []
         if uid and not any(owner.get("uid") == uid for owner in owners):
