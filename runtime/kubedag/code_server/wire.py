@@ -209,18 +209,28 @@ class SensorRequest:
     last_run_key: str | None = None
 
 
-def parse_sensor_request(body: Any) -> SensorRequest:
+def _request_fields(body: Any, known: set[str]) -> Mapping[str, Any]:
+    """A request body that may be empty (null) or an object of `known` fields only."""
     if body is None:
-        return SensorRequest()
+        return {}
     if not isinstance(body, Mapping):
         raise BadRequest("body", f"expected a JSON object, got {type(body).__name__}.")
-    known = {"cursor", "last_tick_completion_time", "last_run_key"}
     unknown = sorted(set(body) - known)
     if unknown:
         raise BadRequest(unknown[0], f"unknown field; expected {', '.join(sorted(known))}.")
-    cursor = body.get("cursor")
-    if cursor is not None and not isinstance(cursor, str):
-        raise BadRequest("cursor", f"expected a string or null, got {cursor!r}.")
+    return body
+
+
+def _optional_text(body: Mapping[str, Any], key: str) -> str | None:
+    value = body.get(key)
+    if value is not None and not isinstance(value, str):
+        raise BadRequest(key, f"expected a string or null, got {value!r}.")
+    return value
+
+
+def parse_sensor_request(body: Any) -> SensorRequest:
+    body = _request_fields(body, {"cursor", "last_tick_completion_time", "last_run_key"})
+    cursor = _optional_text(body, "cursor")
     completed = body.get("last_tick_completion_time")
     if completed is not None and (
         isinstance(completed, bool) or not isinstance(completed, int | float)
@@ -229,9 +239,7 @@ def parse_sensor_request(body: Any) -> SensorRequest:
             "last_tick_completion_time",
             f"expected seconds since the epoch (a number) or null, got {completed!r}.",
         )
-    run_key = body.get("last_run_key")
-    if run_key is not None and not isinstance(run_key, str):
-        raise BadRequest("last_run_key", f"expected a string or null, got {run_key!r}.")
+    run_key = _optional_text(body, "last_run_key")
     return SensorRequest(cursor, float(completed) if completed is not None else None, run_key)
 
 
@@ -245,20 +253,11 @@ class CheckRunConfigRequest:
 
 
 def parse_check_run_config_request(body: Any) -> CheckRunConfigRequest:
-    if body is None:
-        return CheckRunConfigRequest()
-    if not isinstance(body, Mapping):
-        raise BadRequest("body", f"expected a JSON object, got {type(body).__name__}.")
-    known = {"run_config", "partition_key", "asset_selection"}
-    unknown = sorted(set(body) - known)
-    if unknown:
-        raise BadRequest(unknown[0], f"unknown field; expected {', '.join(sorted(known))}.")
+    body = _request_fields(body, {"run_config", "partition_key", "asset_selection"})
     run_config = body.get("run_config")
     if run_config is not None and not isinstance(run_config, Mapping):
         raise BadRequest("run_config", f"expected an object or null, got {run_config!r}.")
-    partition_key = body.get("partition_key")
-    if partition_key is not None and not isinstance(partition_key, str):
-        raise BadRequest("partition_key", f"expected a string or null, got {partition_key!r}.")
+    partition_key = _optional_text(body, "partition_key")
     selection = body.get("asset_selection")
     if selection is not None and (
         not isinstance(selection, list) or not all(isinstance(k, str) for k in selection)
