@@ -325,11 +325,11 @@ class Instance:
 
         return [upgrade(database) for database in self.databases]
 
-    def check_storage(self, retry_seconds: float = 5.0) -> dict[str, str | None]:
+    def check_storage(self, retry_seconds: float | None = 5.0) -> dict[str, str | None]:
         """The schema revision of each SQL database, read now: a cheap round trip that says
         the storage is still reachable (raises `StorageUnavailableError`, naming host, port and
-        database, when it is not — after retrying for `retry_seconds`, shorter than a storage
-        call's budget: a health check should answer soon)."""
+        database, when it is not — after retrying for `retry_seconds`, by default shorter than a
+        storage call's budget, which None keeps: a health check should answer soon)."""
         from kubedag.storage.sql.migration import current_revision
 
         return {
@@ -341,11 +341,9 @@ class Instance:
 
     def info(self) -> dict[str, Any]:
         """What this instance is made of, for `kubedag instance info` (no secrets)."""
-        from kubedag.storage.sql.migration import HEAD, current_revision
+        from kubedag.storage.sql.migration import HEAD
 
-        schemas = {}
-        for database in self.databases:
-            schemas[database.description] = database._with_retries(current_revision, write=False)
+        schemas = self.check_storage(retry_seconds=None)
         return {
             "home": self.home or self.root_directory,
             "config_source": self.config.source if self.config else None,
