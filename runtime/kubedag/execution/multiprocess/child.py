@@ -1,7 +1,7 @@
 """What runs in a step's process.
 
-A child forgets the parent's database connections (SQLAlchemy `engine.dispose(close=False)`: the
-parent's pooled connections are neither used nor closed by it), initializes only the resources
+A child forgets the parent's database connections (`Database.forget_parent_connections`: the
+parent's connections are neither used nor closed by it), initializes only the resources
 its step needs, captures its stdout and stderr with the instance's compute log manager, runs
 `execute_step` (retries included: a retried step stays in its process, holding its slot) and
 exits. It never writes to the event log: every event-log entry goes to the parent over a pipe
@@ -62,7 +62,7 @@ def _forget_parent_connections(instance: Any) -> None:
     """Drop the connection pools inherited from the parent without closing its connections
     (closing would end the parent's sessions); new ones are opened on first use."""
     for database in getattr(instance, "databases", ()):
-        database.engine.dispose(close=False)
+        database.forget_parent_connections()
     instance.compute_log_manager.after_fork()
 
 

@@ -273,11 +273,17 @@ class SqlEventLogStorage(EventLogStorage):
         if not keys:
             return {}
 
+        if len(keys) == 1:  # the common single read: a plain equality, one entry decoded
+            key = keys[0]
+            parameters = {"key": asset_key_column(key)}
+            row = self.database.read(
+                lambda conn: conn.execute(_LATEST_MATERIALIZATION, parameters).first()
+            )
+            if row is None:
+                return {}
+            return {key: EventLogRecord(row.id, serialization.deserialize_entry(row.body))}
+
         def load(conn: Connection) -> Sequence[Any]:
-            if len(keys) == 1:  # the common single read: a plain equality plans fastest
-                return conn.execute(
-                    _LATEST_MATERIALIZATION, {"key": asset_key_column(keys[0])}
-                ).all()
             statement = _LATEST_MATERIALIZATIONS[self.database.dialect]
             return conn.execute(statement, {"keys": asset_keys_json(keys)}).all()
 
