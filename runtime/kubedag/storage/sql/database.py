@@ -27,6 +27,7 @@ import logging
 import os
 import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -125,6 +126,9 @@ class Database:
             self.engine = _postgres_engine(self.url, pool)
             if pool.size + pool.max_overflow >= 2 and not pool.pre_ping:
                 self._spare = SpareConnection(self.engine, recycle_seconds=pool.recycle_seconds)
+                # A database dropped without `dispose` returns the held connection to its pool,
+                # which then closes with the engine, as every idle pooled connection does.
+                weakref.finalize(self, self._spare.close)
         else:
             raise StorageUnavailableError(
                 f"Unsupported database {self.url.drivername!r}: kubedag stores runs in SQLite or "
