@@ -12,6 +12,13 @@ take apart in Python: positional JSON arrays, parsed by `json` without hooks.
 - An entry is `[run_id, timestamp, level, user_message, job_name, step_key, event, extra]`; its
   event is `[event_type, event_specific_data, partition]`, followed by the event's own
   `job_name, message, step_key` only when they differ from the entry's (they almost never do).
+- A materialization, the event read 10,000 at a time, is flat instead:
+  `["M", key_path, metadata, partition, description, tags, event_partition]` (plus the same
+  optional three), empty metadata and tags as `null`. JSON objects cost several times what
+  arrays and scalars cost to parse, and this form has none where the general one has four
+  (the class tag, the key tag, metadata, tags): it parses in a third of the time and is built
+  without the generic walk. Bodies in the general form, as older versions wrote them, still
+  decode.
 - Values JSON has no form for are single-key objects tagged by kind: `{"__k": path}` for an
   asset key, `{"__e": "Enum.member"}`, `{"__s": items}` for a set, `{"__r": repr}`, and
   `{"__c": ["Class(field,…)", value, …]}` for a registered dataclass. Its field names are stored
@@ -292,7 +299,25 @@ def serialize_entry(entry: EventLogEntry) -> str:
 
 
 def _event_row(entry: EventLogEntry, event: Event) -> list[Any]:
-    row = [event.event_type.value, event.event_specific_data, event.partition]
+    data = event.event_specific_data
+    row: list[Any]
+    if (
+        event.event_type is EventType.ASSET_MATERIALIZATION
+        and type(data) is AssetMaterialization
+        and type(data.metadata) is dict
+        and type(data.tags) is dict
+    ):
+        row = [
+            _MATERIALIZED,
+            data.asset_key.path,
+            data.metadata or None,
+            data.partition,
+            data.description,
+            data.tags or None,
+            event.partition,
+        ]
+    else:
+        row = [event.event_type.value, data, event.partition]
     if (
         event.job_name != entry.job_name
         or event.message != entry.user_message
@@ -329,6 +354,8 @@ def deserialize_entries(bodies: Sequence[str]) -> list[EventLogEntry]:
 # field added to either class must be added to `serialize_entry` and below, which this checks.
 _BuildingEntry = building_twin(EventLogEntry)
 _BuildingEvent = building_twin(Event)
+_BuildingMaterialization = building_twin(AssetMaterialization)
+_MATERIALIZED = "M"  # the first item of a flat materialization event (see the module docstring)
 _ENTRY_FIELDS = [
     "run_id",
     "timestamp",
@@ -347,8 +374,17 @@ _EVENT_FIELDS = [
     "event_specific_data",
     "partition",
 ]
-if list(EventLogEntry.__slots__) != _ENTRY_FIELDS or list(Event.__slots__) != _EVENT_FIELDS:
-    raise TypeError("EventLogEntry or Event changed fields: update serialization's entry rows.")
+_MATERIALIZATION_FIELDS = ["asset_key", "metadata", "partition", "description", "tags"]
+if (
+    list(EventLogEntry.__slots__) != _ENTRY_FIELDS
+    or list(Event.__slots__) != _EVENT_FIELDS
+    or list(AssetMaterialization.__slots__) != _MATERIALIZATION_FIELDS
+):
+    raise TypeError(
+        "EventLogEntry, Event or AssetMaterialization changed fields: update serialization's "
+        "entry rows (a flat materialization row that changes shape needs a new marker, so "
+        "that stored bodies of the old shape still decode)."
+    )
 
 
 def _entry(row: list[Any]) -> EventLogEntry:
@@ -368,11 +404,14 @@ def _entry(row: list[Any]) -> EventLogEntry:
 
 def _event(row: list[Any], job_name: str, message: str, step_key: str | None) -> Event:
     """An event from `[type, data, partition]`, plus `job_name, message, step_key` when they
-    differ from the entry's."""
+    differ from the entry's; or a flat materialization."""
+    type_value = row[0]
+    if type_value == _MATERIALIZED:
+        return _materialization_event(row, job_name, message, step_key)
     if len(row) == 3:
-        type_value, data, partition = row
+        _, data, partition = row
     else:
-        type_value, data, partition, job_name, message, step_key = row
+        _, data, partition, job_name, message, step_key = row
     event_type = _EVENT_TYPES.get(type_value)
     if event_type is None:
         raise ValueError(f"Unknown stored event type {type_value!r}; written by a newer kubedag?")
@@ -380,6 +419,39 @@ def _event(row: list[Any], job_name: str, message: str, step_key: str | None) ->
         data = _rebuild(data[_CLASS_TAG])
     elif data:
         data = _revive(data)
+    return _new_event(event_type, job_name, message, step_key, data, partition)
+
+
+def _materialization_event(
+    row: list[Any], job_name: str, message: str, step_key: str | None
+) -> Event:
+    """An event from `["M", key_path, metadata, partition, description, tags, event_partition]`,
+    plus `job_name, message, step_key` when they differ from the entry's."""
+    if len(row) == 7:
+        _, path, metadata, partition, description, tags, event_partition = row
+    else:
+        _, path, metadata, partition, description, tags, event_partition, *own = row
+        job_name, message, step_key = own
+    data: Any = _new(_BuildingMaterialization)
+    data.asset_key = _stored_asset_key(path)
+    data.metadata = _revive(metadata) if metadata else {}
+    data.partition = partition
+    data.description = description
+    data.tags = _revive(tags) if tags else {}
+    data.__class__ = AssetMaterialization
+    return _new_event(
+        EventType.ASSET_MATERIALIZATION, job_name, message, step_key, data, event_partition
+    )
+
+
+def _new_event(
+    event_type: EventType,
+    job_name: str,
+    message: str,
+    step_key: str | None,
+    data: Any,
+    partition: str | None,
+) -> Event:
     event: Any = _new(_BuildingEvent)
     event.event_type = event_type
     event.job_name = job_name

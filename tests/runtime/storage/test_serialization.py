@@ -123,6 +123,32 @@ ENTRIES = {
         "entry_step",
         Event(EventType.ENGINE_EVENT, "event_job", "the event's message", "event_step"),
     ),
+    "materialization without metadata or tags": event(
+        EventType.ASSET_MATERIALIZATION, AssetMaterialization(AssetKey("orders"))
+    ),
+    "materialization differing from its entry": EventLogEntry(
+        "run-1",
+        1700000002.0,
+        20,
+        "the entry's own message",
+        "entry_job",
+        "entry_step",
+        Event(
+            EventType.ASSET_MATERIALIZATION,
+            "event_job",
+            "the event's message",
+            "event_step",
+            AssetMaterialization(AssetKey("orders"), {"rows": 1}, "p1"),
+            "p1",
+        ),
+    ),
+    "materialization with tags None": event(
+        EventType.ASSET_MATERIALIZATION,
+        AssetMaterialization(AssetKey("orders"), tags=None),  # type: ignore[arg-type]
+    ),
+    "planned materialization": event(
+        EventType.ASSET_MATERIALIZATION_PLANNED, AssetMaterialization(AssetKey("orders"))
+    ),
     "non-ASCII and quotes": event(
         EventType.ASSET_MATERIALIZATION,
         AssetMaterialization(
@@ -285,3 +311,52 @@ def test_decoded_asset_keys_are_shared_and_can_be_the_callers_own() -> None:
     stored = serialize_entry(event(EventType.HANDLED_OUTPUT, OutputData("o", AssetKey(mine.path))))
     decoded = deserialize_entry(stored)
     assert decoded.event is not None and decoded.event.asset_key is mine
+
+
+def test_a_materialization_is_stored_as_one_flat_array() -> None:
+    plain = serialize_entry(ENTRIES["materialization without metadata or tags"])
+    assert json.loads(plain)[6][0] == "M"
+    assert "{" not in plain  # no JSON object to parse: empty metadata and tags are null
+    rich = json.loads(serialize_entry(ENTRIES["materialization"]))
+    assert rich[6][:2] == ["M", ["warehouse", "orders"]]
+    # Data that the flat row cannot carry exactly keeps the general form.
+    for name in ("materialization with tags None", "planned materialization"):
+        assert json.loads(serialize_entry(ENTRIES[name]))[6][0] != "M"
+
+
+# A materialization body in the general form, as kubedag wrote every materialization before the
+# flat form: event logs written then must read the same.
+GENERAL_FORM_BODY = (
+    '["run-1",1700000000.5,20,"Materialized.","etl","orders",["ASSET_MATERIALIZATION",'
+    '{"__c":["AssetMaterialization(asset_key,metadata,partition,description,tags)",'
+    '{"__k":["warehouse","orders"]},{"rows":3,"upstream":{"__k":["raw"]}},"2024-01-01",'
+    '"Daily",{"team":"data"}]},"2024-01-01"],null]'
+)
+
+
+def test_a_materialization_in_the_general_form_still_reads() -> None:
+    expected = EventLogEntry(
+        "run-1",
+        1700000000.5,
+        20,
+        "Materialized.",
+        "etl",
+        "orders",
+        Event(
+            EventType.ASSET_MATERIALIZATION,
+            "etl",
+            "Materialized.",
+            "orders",
+            AssetMaterialization(
+                AssetKey(["warehouse", "orders"]),
+                {"rows": 3, "upstream": AssetKey("raw")},
+                "2024-01-01",
+                "Daily",
+                {"team": "data"},
+            ),
+            "2024-01-01",
+        ),
+    )
+    assert deserialize_entry(GENERAL_FORM_BODY) == expected
+    flat = serialize_entry(expected)
+    assert deserialize_entries([GENERAL_FORM_BODY, flat]) == [expected, expected]
