@@ -26,6 +26,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -508,9 +509,24 @@ def measure_reference(
     return measure_all(python, "dagster", metrics, runs, env, postgres)
 
 
+def machine_speed_ms() -> float:
+    """How long a fixed pure-Python loop takes here now, median of 3: the figures above scale
+    with it. On a shared virtual machine it drifts by half or more within minutes, so a figure
+    near its target is only comparable with one measured at a similar speed."""
+    samples = []
+    for _ in range(3):
+        start = time.perf_counter()
+        total = 0
+        for i in range(1_000_000):
+            total += i * i
+        samples.append((time.perf_counter() - start) * 1000)
+    return statistics.median(samples)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     reference, ref_crashed = None, False
+    speed_before = machine_speed_ms()
     with (
         tempfile.TemporaryDirectory(prefix="kubedag-bench-") as scratch,
         BenchPostgres() as postgres,  # stopped (if started) however the run ends
@@ -523,6 +539,10 @@ def main(argv: list[str] | None = None) -> int:
     if postgres.failure is not None:
         print(f"\nPostgreSQL is not usable; its workloads were skipped:\n{postgres.failure}")
     print_table(args.metrics, ours, reference)
+    print(
+        f"machine speed: a fixed Python loop took {speed_before:.0f} ms before and "
+        f"{machine_speed_ms():.0f} ms after (lower is faster)"
+    )
     print_verdict(args.metrics, ours)
     if postgres.failure is not None:
         return 1
