@@ -225,6 +225,15 @@ def test_a_spare_older_than_the_recycle_age_is_replaced(postgres_url: str) -> No
     assert len(set(pids)) == 3
 
 
+def test_a_negative_recycle_age_never_replaces_the_spare(postgres_url: str) -> None:
+    database = Database(postgres_url, pool=PoolSettings(recycle_seconds=-1))
+    try:
+        pids = {_backend_pid(database) for _ in range(3)}
+    finally:
+        database.dispose()
+    assert len(pids) == 1
+
+
 def test_a_forked_child_leaves_the_parents_session_open(
     postgres_server: object, postgres_url: str, database: Database
 ) -> None:

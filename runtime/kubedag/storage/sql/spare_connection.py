@@ -73,7 +73,11 @@ class SpareConnection:
     def _current(self) -> Connection:
         connection = self._connection
         now = time.monotonic()
-        if connection is not None and now - self._opened_at > self._recycle_seconds:
+        if (
+            connection is not None
+            and self._recycle_seconds >= 0  # negative: never recycled, as in SQLAlchemy's pool
+            and now - self._opened_at > self._recycle_seconds
+        ):
             self._discard()  # honour the pool's recycle age: the server may end old sessions
             connection = None
         if connection is None:
