@@ -55,6 +55,18 @@ class Cluster:
             },
         )
 
+    def job(self, name: str, job_name: str, location: str = "jobs", **spec: Any) -> dict[str, Any]:
+        """A Job `name` for the job `job_name` of the CodeLocation `location`."""
+        return self.create(
+            "jobs",
+            {
+                "apiVersion": "kubedag.io/v1alpha1",
+                "kind": "Job",
+                "metadata": {"name": name},
+                "spec": {"codeLocationRef": {"name": location}, "jobName": job_name, **spec},
+            },
+        )
+
     def status(self, name: str) -> dict[str, Any]:
         return (self.get("runs", name) or {}).get("status") or {}
 
@@ -193,29 +205,17 @@ def cluster(
             },
         },
     )
-    # Job objects by Kubernetes name → the job in the code (`quick` runs two steps here)
-    for job, job_name in (("quick", "pair"), ("failing", "failing"), ("gated", "gated")):
-        kubernetes_api.create(
-            G,
-            "jobs",
-            ns,
-            {
-                "apiVersion": "kubedag.io/v1alpha1",
-                "kind": "Job",
-                "metadata": {"name": job},
-                "spec": {
-                    "codeLocationRef": {"name": "jobs"},
-                    "jobName": job_name,
-                    "runConfig": IN_PROCESS,
-                    "tags": {"team": "data"},
-                },
-            },
-        )
     instance = dg.Instance.from_config(
         {"storage": {"postgres": {"postgres_url": postgres_url}}}, home=str(tmp_path / "home")
     )
-    operator_runner(ns)
     try:
-        yield Cluster(kubernetes_api, test_kubelet, ns, instance, tmp_path, s3_server, s3_bucket)
+        cluster = Cluster(
+            kubernetes_api, test_kubelet, ns, instance, tmp_path, s3_server, s3_bucket
+        )
+        # Job objects by Kubernetes name → the job in the code (`quick` runs two steps here)
+        for job, job_name in (("quick", "pair"), ("failing", "failing"), ("gated", "gated")):
+            cluster.job(job, job_name, runConfig=IN_PROCESS, tags={"team": "data"})
+        operator_runner(ns)
+        yield cluster
     finally:
         instance.dispose()

@@ -76,23 +76,15 @@ def test_a_run_succeeds_in_a_pod_owned_by_the_run(
 
 
 def test_the_jobs_pod_overrides_reach_the_run_pod(cluster: Cluster) -> None:
-    cluster.create(
-        "jobs",
-        {
-            "apiVersion": "kubedag.io/v1alpha1",
-            "kind": "Job",
-            "metadata": {"name": "quick-tuned"},
-            "spec": {
-                "codeLocationRef": {"name": "jobs"},
-                "jobName": "quick",
-                "runConfig": IN_PROCESS,
-                "pod": {
-                    "env": [{"name": "SALES_REGION", "value": "job-region"}],
-                    "nodeSelector": {"pool": "batch"},
-                    "resources": {"limits": {"memory": "1Gi"}},
-                    "labels": {"cost-center": "42"},
-                },
-            },
+    cluster.job(
+        "quick-tuned",
+        "quick",
+        runConfig=IN_PROCESS,
+        pod={
+            "env": [{"name": "SALES_REGION", "value": "job-region"}],
+            "nodeSelector": {"pool": "batch"},
+            "resources": {"limits": {"memory": "1Gi"}},
+            "labels": {"cost-center": "42"},
         },
     )
     cluster.run("tuned-1", "quick-tuned")
@@ -181,19 +173,7 @@ def test_an_invalid_run_gets_a_condition_and_others_still_run(cluster: Cluster) 
     assert cluster.wait_phase("fine", ("Succeeded", "Failed"))["phase"] == "Succeeded"
     assert cluster.status("bad").get("runId") is None
     # the missing Job appears: the Run is accepted then
-    cluster.create(
-        "jobs",
-        {
-            "apiVersion": "kubedag.io/v1alpha1",
-            "kind": "Job",
-            "metadata": {"name": "nope"},
-            "spec": {
-                "codeLocationRef": {"name": "jobs"},
-                "jobName": "quick",
-                "runConfig": IN_PROCESS,
-            },
-        },
-    )
+    cluster.job("nope", "quick", runConfig=IN_PROCESS)
     assert cluster.wait_phase("no-such-job", ("Succeeded", "Failed"))["phase"] == "Succeeded"
 
 
@@ -325,15 +305,7 @@ def test_pod_changes_wake_the_run_before_the_next_resync(
 def test_a_run_past_its_deadline_is_canceled_and_a_ttl_deletes_finished_runs(
     cluster: Cluster,
 ) -> None:
-    cluster.create(
-        "jobs",
-        {  # the multiprocess executor: a cancel stops the running step
-            "apiVersion": "kubedag.io/v1alpha1",
-            "kind": "Job",
-            "metadata": {"name": "gated-mp"},
-            "spec": {"codeLocationRef": {"name": "jobs"}, "jobName": "gated"},
-        },
-    )
+    cluster.job("gated-mp", "gated")  # the multiprocess executor: a cancel stops the running step
     never = cluster.tmp / "never"
     cluster.run(
         "slow",
@@ -468,19 +440,7 @@ def test_a_run_config_the_code_server_refuses_is_a_condition_and_starts_no_pod(
                 },
             },
         )
-        cluster.create(
-            "jobs",
-            {
-                "apiVersion": "kubedag.io/v1alpha1",
-                "kind": "Job",
-                "metadata": {"name": "checked-gated"},
-                "spec": {
-                    "codeLocationRef": {"name": "checked"},
-                    "jobName": "gated",
-                    "runConfig": IN_PROCESS,
-                },
-            },
-        )
+        cluster.job("checked-gated", "gated", location="checked", runConfig=IN_PROCESS)
 
         def location_ready() -> bool:
             conditions = (cluster.get("codelocations", "checked") or {}).get("status", {})
