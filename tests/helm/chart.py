@@ -121,14 +121,3 @@ def one(manifests: list[dict[str, Any]], kind: str) -> dict[str, Any]:
     found = of_kind(manifests, kind)
     assert len(found) == 1, f"expected one {kind}, got {[m['metadata']['name'] for m in found]}"
     return found[0]
-
-
-def merged_values(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    """`override` over `base`, maps merged key by key, as Helm merges values files."""
-    result = dict(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(result.get(key), dict):
-            result[key] = merged_values(result[key], value)
-        else:
-            result[key] = value
-    return result

@@ -10,7 +10,8 @@ import jsonschema
 import pytest
 import yaml
 
-from tests.helm.chart import CHART, VALUES, VALUES_FILES, Helm, merged_values
+from kubedag.config.run_config import merge_config
+from tests.helm.chart import CHART, VALUES, VALUES_FILES, Helm
 
 MINIMAL = VALUES / "minimal.yaml"
 
@@ -70,7 +71,7 @@ def test_the_schema_is_strict_draft_7_and_accepts_the_defaults_and_every_values_
         "instance.postgres.external.passwordSecret.name",
     }
     for path in VALUES_FILES:
-        merged = merged_values(defaults, yaml.safe_load(path.read_text()))
+        merged = merge_config(defaults, yaml.safe_load(path.read_text()))  # as Helm merges
         assert list(validator.iter_errors(merged)) == [], path.name
 
 

@@ -34,9 +34,9 @@ import jsonschema
 import pytest
 import yaml
 
+from kubedag.config.run_config import merge_config
 from kubedag_operator.running import OperatorThread
 from kubedag_operator.state import OperatorOptions
-from tests.helm.chart import merged_values
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -379,8 +379,9 @@ def test_the_kind_values_fit_the_chart_and_the_s3_server() -> None:
     if not (chart / "values.schema.json").exists():
         pytest.skip("helm/kubedag/values.schema.json is not there to check the values against")
     # Helm checks the chart's defaults merged with the file and the script's --set values.
-    merged = merged_values(yaml.safe_load((chart / "values.yaml").read_text()), values)
-    merged = merged_values(merged, {"image": {"repository": "kubedag", "tag": "dev"}})
+    # Maps merged key by key, as Helm merges values files.
+    merged = merge_config(yaml.safe_load((chart / "values.yaml").read_text()), values)
+    merged = merge_config(merged, {"image": {"repository": "kubedag", "tag": "dev"}})
     schema = json.loads((chart / "values.schema.json").read_text())
     errors = [e.message for e in jsonschema.Draft7Validator(schema).iter_errors(merged)]
     assert errors == []
