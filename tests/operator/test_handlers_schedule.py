@@ -48,7 +48,7 @@ def create_schedule(
     return harness.create("kubedag.io", "schedules", namespace, body)
 
 
-def create_job(harness: KubernetesHarness, namespace: str) -> None:
+def create_job(harness: KubernetesHarness, namespace: str, job_name: str = "orders_job") -> None:
     harness.create(
         "kubedag.io",
         "jobs",
@@ -57,7 +57,7 @@ def create_job(harness: KubernetesHarness, namespace: str) -> None:
             "apiVersion": "kubedag.io/v1alpha1",
             "kind": "Job",
             "metadata": {"name": "orders"},
-            "spec": {"codeLocationRef": {"name": "sales"}, "jobName": "orders_job"},
+            "spec": {"codeLocationRef": {"name": "sales"}, "jobName": job_name},
         },
     )
 
@@ -321,17 +321,7 @@ def test_latest_complete_runs_the_window_that_ended_at_each_tick(
     server = CodeServer("sales", lambda: load_definitions(python_file=str(source)))
     server.load()
     midnight = BASE.replace(hour=0)  # the first midnight after the objects' creation
-    kubernetes_api.create(
-        "kubedag.io",
-        "jobs",
-        k8s_namespace,
-        {
-            "apiVersion": "kubedag.io/v1alpha1",
-            "kind": "Job",
-            "metadata": {"name": "orders"},
-            "spec": {"codeLocationRef": {"name": "sales"}, "jobName": "daily_job"},
-        },
-    )
+    create_job(kubernetes_api, k8s_namespace, job_name="daily_job")
     create_schedule(
         kubernetes_api,
         k8s_namespace,
