@@ -302,7 +302,7 @@ def _event_row(entry: EventLogEntry, event: Event) -> list[Any]:
     data = event.event_specific_data
     row: list[Any]
     if (
-        event.event_type is EventType.ASSET_MATERIALIZATION
+        event.event_type is _ASSET_MATERIALIZATION
         and type(data) is AssetMaterialization
         and type(data.metadata) is dict
         and type(data.tags) is dict

@@ -187,10 +187,10 @@ class Database:
         deadline = time.monotonic() + budget
         delay = 0.05
         attempt = 0
+        autocommit = self.is_postgres and (single_statement or not write)
         while True:
             attempt += 1
             try:
-                autocommit = self.is_postgres and (single_statement or not write)
                 if autocommit and self._spare is not None:
                     result = self._spare.try_run(work)
                     if result is not Busy.BUSY:
