@@ -47,7 +47,7 @@ def run_request(
     the CodeLocation's module or file, its image as the run's image, the owner tags that give
     the pod its owner reference to the Run, and the pod overrides (`pod_overrides`)."""
     from kubedag.definitions.definitions import IMPLICIT_ASSET_JOB_NAME
-    from kubedag.execution.run import PARTITION_TAG
+    from kubedag.definitions.run_tags import PARTITION_TAG
     from kubedag.runs.launchers.kubernetes import (
         IMAGE_TAG,
         OWNER_API_VERSION_TAG,

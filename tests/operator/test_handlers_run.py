@@ -15,6 +15,7 @@ from kubedag.runs.launchers.kubernetes import pod_name
 from kubedag_operator import metrics
 from kubedag_operator import run_status as run_status_module
 from kubedag_operator.handlers import instance as instance_handlers
+from kubedag_operator.handlers.run import check_run_config
 from kubedag_operator.resources import CodeLocationResource, JobResource, RunResource
 from kubedag_operator.run_requests import idempotency_key, run_request
 from tests.fixtures.kubernetes import KubernetesHarness
@@ -440,7 +441,13 @@ def test_a_run_config_the_code_server_refuses_is_a_condition_and_starts_no_pod(
                 },
             },
         )
-        cluster.job("checked-gated", "gated", location="checked", runConfig=IN_PROCESS)
+        cluster.job(
+            "checked-gated",
+            "gated",
+            location="checked",
+            runConfig=IN_PROCESS,
+            tags={"team": "job-object"},
+        )
 
         def location_ready() -> bool:
             conditions = (cluster.get("codelocations", "checked") or {}).get("status", {})
@@ -475,6 +482,19 @@ def test_a_run_config_the_code_server_refuses_is_a_condition_and_starts_no_pod(
         )
         status = cluster.wait_phase("configured-1", ("Succeeded", "Failed"))
         assert status["phase"] == "Succeeded", cluster.describe("configured-1")
+        # The code's job tags (from the code server's answer), under the Job object's.
+        tags = cluster.record("configured-1").tags
+        assert tags["db"] == "warehouse" and tags["team"] == "job-object"
+        location_body = cluster.get("codelocations", "checked")
+        assert location_body is not None
+        request = run_request(
+            RunResource.parse(cluster.get("runs", "configured-1")),
+            JobResource.parse(cluster.get("jobs", "checked-gated")),
+            CodeLocationResource.parse(location_body),
+            "uid-1",
+        )
+        # Asked before the run record exists: the job's tags are known before any launch.
+        assert check_run_config(request, location_body, logger=None) == {"db": "warehouse"}
     assert cluster.status("misconfigured-1").get("podName") is None
     assert all(
         "misconfigured" not in str(p["metadata"].get("ownerReferences"))

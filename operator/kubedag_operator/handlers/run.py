@@ -114,30 +114,35 @@ def _resolve(state: OperatorState, run: RunResource, uid: str) -> tuple[RunReque
     return run_request(run, job, location, uid), location_body
 
 
-def check_run_config(request: RunRequest, location_body: dict[str, Any], logger: Any) -> None:
+def check_run_config(
+    request: RunRequest, location_body: dict[str, Any], logger: Any
+) -> dict[str, str] | None:
     """Ask the CodeLocation's code server whether the run config (and partition) would be
     accepted, so a mistake is a condition on the Run (`InvalidRunConfig`, final) and no pod
-    starts. Without a Ready code server (none deployed, still loading, unreachable) the run is
-    accepted and its worker checks the config."""
+    starts; the answer is the job's own run tags (its `@job(tags=...)`), which go on the run
+    under the Job's and the Run's. Without a Ready code server (none deployed, still loading,
+    unreachable) the answer is None: the run is accepted, and its worker checks the config and
+    adds the job's tags when it starts."""
     from kubedag.code_server.client import CodeServerClient, CodeServerError
 
     conditions = (location_body.get("status") or {}).get("conditions") or []
     if not any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions):
-        return
+        return None
     client = CodeServerClient(code_server_address(location_body), timeout=CHECK_TIMEOUT_SECONDS)
     try:
-        problem = client.check_run_config(
+        check = client.check_run(
             request.job_name, request.run_config, request.partition, request.asset_selection
         )
     except CodeServerError as exc:
         logger.warning(f"The run config was not checked before the run: {exc}")
-        return
-    if problem is not None:
+        return None
+    if check.problem is not None:
         raise Rejection(
             "InvalidRunConfig",
-            f"spec.runConfig (merged over the Job's): {problem}",
+            f"spec.runConfig (merged over the Job's): {check.problem}",
             final=True,
         )
+    return check.run_tags
 
 
 def observe(state: OperatorState, instance: Instance, run: Run) -> RunObservation:
@@ -304,11 +309,11 @@ def follow_once(state: OperatorState, namespace: str, name: str, logger: Any) ->
             run = instance.get_run_by_idempotency_key(idempotency_key(uid))
             if run is None:
                 request, location_body = _resolve(state, resource, uid)
-                check_run_config(request, location_body, logger)
+                job_tags = check_run_config(request, location_body, logger)
                 run = instance.create_run(
                     job_name=request.job_name,
                     run_config=request.run_config,
-                    tags=request.tags,
+                    tags={**(job_tags or {}), **request.tags},
                     partition=request.partition,
                     code_location=request.code_location,
                     asset_selection=_asset_keys(request.asset_selection),

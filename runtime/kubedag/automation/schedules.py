@@ -142,8 +142,8 @@ def _normalize(schedule: ScheduleDefinition, produced: Any) -> ScheduleEvaluatio
         return ScheduleEvaluationResult([], produced.skip_message)
     if isinstance(produced, RunRequest):
         produced = [produced]
-    elif isinstance(produced, Mapping):
-        produced = [RunRequest(run_config=dict(produced))]
+    elif isinstance(produced, Mapping):  # run config only: the schedule's tags go with it
+        produced = [RunRequest(run_config=dict(produced), tags=dict(schedule.tags))]
     if not isinstance(produced, list | tuple):
         raise ScheduleEvaluationError(
             f"schedule '{schedule.name}': its function returned {produced!r}; return or yield "
@@ -159,17 +159,20 @@ def _normalize(schedule: ScheduleDefinition, produced: Any) -> ScheduleEvaluatio
         )
     if skips:
         return ScheduleEvaluationResult([], skips[0].skip_message)
-    tags = {**schedule.tags, SCHEDULE_NAME_TAG: schedule.name}
     return ScheduleEvaluationResult(
-        [_with_tags(request, tags, schedule.run_config) for request in requests]
+        [_with_name_tag(request, schedule.name, schedule.run_config) for request in requests]
     )
 
 
-def _with_tags(request: RunRequest, tags: Mapping[str, str], run_config: Any) -> RunRequest:
+def _with_name_tag(request: RunRequest, name: str, run_config: Any) -> RunRequest:
+    """The request as the schedule submits it: tagged with the schedule's name. The schedule's
+    own `tags` are on a request only when the schedule built it (no function, a partitioned
+    schedule, a function returning run config): a `RunRequest` the function returns carries
+    exactly its own tags, as in the reference."""
     return RunRequest(
         run_key=request.run_key,
         run_config=request.run_config if request.run_config is not None else run_config,
-        tags={**tags, **request.tags},
+        tags={**request.tags, SCHEDULE_NAME_TAG: name},
         job_name=request.job_name,
         asset_selection=request.asset_selection,
         partition_key=request.partition_key,
@@ -189,7 +192,7 @@ def partition_run_requests(
             "scheduled_execution_time (dg.build_schedule_context(scheduled_execution_time=…))."
         )
     return [
-        RunRequest(run_key=key, partition_key=key)
+        RunRequest(run_key=key, partition_key=key, tags=dict(schedule.tags))
         for key in latest_window_keys(schedule.partitions_def, moment, context._instance)
     ] or SkipReason("The job's partitions definition has no partitions yet.")
 

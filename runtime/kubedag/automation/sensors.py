@@ -217,12 +217,12 @@ def _normalize(
         if not produced:
             return SensorEvaluation([], None, cursor, dynamic)
     requests, skip_message = _requests(sensor, produced)
-    tags = {**sensor.tags, SENSOR_NAME_TAG: sensor.name}
+    # A sensor's own `tags` describe the sensor; its runs carry the requests' tags and its name.
     tagged = [
         RunRequest(
             run_key=r.run_key,
             run_config=r.run_config,
-            tags={**tags, **r.tags},
+            tags={**r.tags, SENSOR_NAME_TAG: sensor.name},
             job_name=r.job_name,
             asset_selection=r.asset_selection,
             partition_key=r.partition_key,

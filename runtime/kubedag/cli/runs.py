@@ -32,8 +32,8 @@ from kubedag.cli.summary import (
     step_reports,
 )
 from kubedag.cli.tables import format_json, format_local_time, format_table
+from kubedag.definitions.run_tags import PARTITION_TAG
 from kubedag.execution.events import EventLogEntry
-from kubedag.execution.run import PARTITION_TAG
 from kubedag.instance.instance import Instance
 from kubedag.runs.run import Run, RunStatus
 from kubedag.storage.records import RunRecord, RunsFilter

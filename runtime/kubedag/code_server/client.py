@@ -21,6 +21,7 @@ import socket
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -39,6 +40,15 @@ from kubedag.errors import KubedagError
 from kubedag.execution.events import ErrorInfo
 
 DEFAULT_TIMEOUT_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class RunCheck:
+    """A code server's answer on a run: why it would be refused (None: accepted) and the job's
+    run tags."""
+
+    problem: str | None
+    run_tags: dict[str, str] = field(default_factory=dict)
 
 
 class CodeServerError(KubedagError):
@@ -126,6 +136,17 @@ class CodeServerClient:
     ) -> str | None:
         """Why a run of `job_name` with this run config would be refused (the message names
         the field), or None when it would be accepted."""
+        return self.check_run(job_name, run_config, partition_key, asset_selection).problem
+
+    def check_run(
+        self,
+        job_name: str,
+        run_config: Mapping[str, Any] | None = None,
+        partition_key: str | None = None,
+        asset_selection: list[str] | None = None,
+    ) -> RunCheck:
+        """Whether a run of `job_name` would be accepted, and the job's run tags (the tags
+        every run of it starts from) when it would."""
         body = {
             "run_config": dict(run_config) if run_config is not None else None,
             "partition_key": partition_key,
@@ -134,9 +155,11 @@ class CodeServerClient:
         path = f"/v1/jobs/{quote(job_name, safe='')}/check-run-config"
         data = self._request("POST", path, body)
         if data.get("valid"):
-            return None
+            tags = data.get("run_tags")
+            run_tags = {str(k): str(v) for k, v in tags.items()} if isinstance(tags, dict) else {}
+            return RunCheck(None, run_tags)
         error = data.get("error") if isinstance(data.get("error"), dict) else {}
-        return str((error or {}).get("message") or "the run config was refused")
+        return RunCheck(str((error or {}).get("message") or "the run config was refused"), {})
 
     def next_ticks(self, name: str, after: datetime, count: int = 5) -> list[datetime]:
         """The next `count` ticks of schedule `name` after `after`, in its time zone."""

@@ -15,7 +15,8 @@ The server only evaluates: it creates no run and saves no cursor.
     POST /v1/sensors/{name}/evaluate       {"cursor", "last_tick_completion_time",
                                             "last_run_key"} -> run requests, cursor, …
     POST /v1/jobs/{name}/check-run-config  {"run_config", "partition_key", "asset_selection"}
-                                           -> {"valid": true} or {"valid": false, "error"}
+                                           -> {"valid": true, "run_tags"} or
+                                              {"valid": false, "error"}
 
 Every answer is JSON, errors too: `{"error": {"kind", "message", …}}` with 400 (`field` names
 what is wrong), 404 (`known` lists the names there are), 405, 500 (a user-code error carries the
@@ -365,7 +366,10 @@ class CodeServer:
         except KubedagError as exc:
             error = {"kind": type(exc).__name__, "message": str(exc)}
             return Response(200, {"job_name": name, "valid": False, "error": error})
-        return Response(200, {"job_name": name, "valid": True})
+        # The job's run tags come with the answer: the operator records them on the run (under
+        # the Job and Run objects' tags), so the queue's tag limits see them before launch.
+        run_tags = {str(key): str(value) for key, value in job.run_tags.items()}
+        return Response(200, {"job_name": name, "valid": True, "run_tags": run_tags})
 
     def _instance_stand_in(self) -> Instance:
         return cast("Instance", self._instance)

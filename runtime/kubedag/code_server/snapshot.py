@@ -40,6 +40,7 @@ class JobSnapshot:
     tags: dict[str, Any]
     executor: str
     implicit: bool  # the implicit asset job (`__ASSET_JOB`) automation conditions run
+    run_tags: dict[str, Any] = field(default_factory=dict)  # what each run of it is tagged with
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,7 @@ def build_snapshot(defs: Definitions, location_name: str) -> CodeLocationSnapsho
             if job.executor_def is not None
             else DEFAULT_EXECUTOR_NAME,
             implicit=job.name == IMPLICIT_ASSET_JOB_NAME,
+            run_tags=json_safe(job.run_tags),
         )
         for job in defs.get_all_job_defs()
     ]

@@ -12,6 +12,7 @@ from typing import Any
 
 from kubedag.definitions.asset_graph import AssetGraph
 from kubedag.definitions.graph import GraphDefinition, compose
+from kubedag.definitions.run_tags import job_run_tags
 from kubedag.definitions.selection import AssetSelection, ResolvedSelection, to_selection
 from kubedag.definitions.steps import (
     FromAsset,
@@ -53,7 +54,8 @@ class JobDefinition:
         self.executor_def = executor_def
         self.config = config
         self.tags = dict(tags or {})
-        self.run_tags = dict(run_tags or {})
+        # What every run of the job is tagged with: `run_tags`, or `tags` when it has none.
+        self.run_tags = job_run_tags(tags, run_tags)
         self.description = description
         self.partitions_def = partitions_def or _common_partitions_def(name, steps)
         self.asset_graph = asset_graph
@@ -300,7 +302,7 @@ class UnresolvedAssetJobDefinition:
         self.config = config
         self.description = description
         self.tags = dict(tags or {})
-        self.run_tags = dict(run_tags or {})
+        self.run_tags = job_run_tags(tags, run_tags)
         self.metadata = dict(metadata or {})
         self.partitions_def = partitions_def
         self.executor_def = executor_def

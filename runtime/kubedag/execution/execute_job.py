@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kubedag.definitions.job import JobDefinition
+from kubedag.definitions.run_tags import tags_for_run
 from kubedag.errors import InvalidInvocationError
 from kubedag.execution.executor_selection import check_run_requirements
 from kubedag.execution.reexecution import ReexecutionOptions, reexecute_run, resolve_step_selection
@@ -116,7 +117,7 @@ def execute_job(
     run = instance.create_run(
         job_name=job_def.name,
         run_config=storable_run_config(prepared.config.raw),
-        tags={**job_def.run_tags, **(tags or {})},
+        tags=tags_for_run(job_def.run_tags, tags),
         asset_selection=job_def.selection.asset_keys if job_def.selection is not None else None,
         step_keys_to_execute=tuple(prepared.plan.step_keys) if step_keys is not None else None,
         code_location=code_location,

@@ -22,6 +22,11 @@ from kubedag.definitions.job import DEFAULT_IO_MANAGER_KEY, JobDefinition
 from kubedag.definitions.partition_mapping import upstream_partition_keys
 from kubedag.definitions.partitions import PartitionKeyRange, UnknownPartitionError
 from kubedag.definitions.results import AssetMaterialization
+from kubedag.definitions.run_tags import (
+    PARTITION_RANGE_END_TAG,
+    PARTITION_RANGE_START_TAG,
+    tags_for_run,
+)
 from kubedag.definitions.steps import (
     FromAsset,
     FromMany,
@@ -62,11 +67,6 @@ from kubedag.resources.io_manager import (
 )
 from kubedag.runs.run import Run, RunStatus
 
-PARTITION_TAG = "kubedag/partition"
-# One run over several partitions (a range backfill): the first and last keys, both included.
-PARTITION_RANGE_START_TAG = "kubedag/asset_partition_range_start"
-PARTITION_RANGE_END_TAG = "kubedag/asset_partition_range_end"
-
 
 def partition_range_from_tags(tags: Mapping[str, str] | None) -> PartitionKeyRange | None:
     """The partition range a run covers, from its range tags (None when it has none)."""
@@ -86,14 +86,6 @@ def partition_range_from_tags(tags: Mapping[str, str] | None) -> PartitionKeyRan
 def run_partition_range(run: Run) -> PartitionKeyRange | None:
     """The range a run record covers: its range tags, unless it names a single partition."""
     return partition_range_from_tags(run.tags) if run.partition is None else None
-
-
-def partition_range_tags(partition_range: PartitionKeyRange) -> dict[str, str]:
-    """The tags that describe a run over `partition_range`."""
-    return {
-        PARTITION_RANGE_START_TAG: partition_range.start,
-        PARTITION_RANGE_END_TAG: partition_range.end,
-    }
 
 
 class RunExecution:
@@ -550,9 +542,7 @@ def execute_job(
         from kubedag.instance.instance import Instance
 
         instance = Instance.ephemeral()
-    run_tags = {**job.run_tags, **(tags or {})}
-    if partition_key is not None:
-        run_tags[PARTITION_TAG] = partition_key
+    run_tags = tags_for_run(job.run_tags, tags, partition_key=partition_key)
     run = instance.create_run(
         job_name=job.name,
         run_id=run_id,

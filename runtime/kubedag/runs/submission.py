@@ -15,13 +15,9 @@ from typing import Any
 
 from kubedag.definitions.job import JobDefinition
 from kubedag.definitions.partitions import PartitionKeyRange
+from kubedag.definitions.run_tags import tags_for_run
 from kubedag.execution.executor_selection import check_run_requirements
-from kubedag.execution.run import (
-    PARTITION_TAG,
-    partition_range_tags,
-    prepare_run,
-    storable_run_config,
-)
+from kubedag.execution.run import prepare_run, storable_run_config
 from kubedag.runs.run import Run
 
 
@@ -72,11 +68,10 @@ def create_run_for_job(
     check_run_requirements(
         prepared.executor, Run(job.name, code_location=dict(code_location)), instance
     )
-    run_tags = {**job.run_tags, **(tags or {})}
-    if partition_key is not None:
-        run_tags[PARTITION_TAG] = partition_key
-    if partition_key_range is not None:  # one run over the range, described by its tags
-        run_tags.update(partition_range_tags(partition_key_range))
+    # One run over a range is described by its range tags.
+    run_tags = tags_for_run(
+        job.run_tags, tags, partition_key=partition_key, partition_range=partition_key_range
+    )
     created: Run = instance.create_run(
         job_name=job.name,
         run_config=storable_run_config(prepared.config.raw),

@@ -211,6 +211,7 @@ def _execute(instance: Instance, run: Run, watcher: RunWatcher, resume_attempt: 
         error = ErrorInfo.from_exception(exc)
         _settle(instance, run_id, f"Could not load the run's job: {error.message}", error)
         return
+    run = _with_job_tags(instance, run, job)
     if resume_attempt is not None:
         done = succeeded_steps(instance, run_id)
         planned = run.step_keys_to_execute or tuple(job.step_keys)
@@ -235,6 +236,14 @@ def _execute(instance: Instance, run: Run, watcher: RunWatcher, resume_attempt: 
         # The run moved under us: canceled before it started, or failed by the monitor.
         _log.info("Run %s: %s", run_id, exc)
         _settle(instance, run_id, "its status changed while it was executing", None)
+
+
+def _with_job_tags(instance: Instance, run: Run, job: JobDefinition) -> Run:
+    """The run with the job's run tags it lacks. A run is normally created with them; one
+    created without its code at hand (a `Run` object while its CodeLocation's code server was
+    not ready) gets them here, under every tag it already has."""
+    missing = {key: value for key, value in job.run_tags.items() if key not in run.tags}
+    return instance.add_run_tags(run.run_id, missing) if missing else run
 
 
 def _cancel(instance: Instance, run_id: str, message: str) -> None:

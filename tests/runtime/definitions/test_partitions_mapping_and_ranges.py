@@ -12,7 +12,7 @@ import pytest
 
 import kubedag as dg
 from kubedag.definitions.partition_mapping import infer_partition_mapping
-from kubedag.execution.run import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG
+from kubedag.definitions.run_tags import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG
 
 daily = dg.DailyPartitionsDefinition(start_date="2024-01-01")
 hourly = dg.HourlyPartitionsDefinition(start_date="2024-01-01-00:00")

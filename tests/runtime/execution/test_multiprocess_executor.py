@@ -16,6 +16,7 @@ import kubedag as dg
 from kubedag.execution.events import EventType
 from kubedag.execution.multiprocess import StepProcessExitedError
 from kubedag.execution.run import execute_run
+from tests.runtime.overlap import peak_overlap
 
 MP = {"execution": {"config": {"multiprocess": {"max_concurrent": 2}}}}
 
@@ -46,12 +47,7 @@ def max_overlap(directory: Path, names: list[str] | None = None) -> int:
         if names is None or path.name in names:
             start, end = map(float, path.read_text().split())
             intervals.append((start, end))
-    points = sorted([(s, 1) for s, _ in intervals] + [(e, -1) for _, e in intervals])
-    running = peak = 0
-    for _, delta in points:
-        running += delta
-        peak = max(peak, running)
-    return peak
+    return peak_overlap(intervals)
 
 
 # -- values and events ---------------------------------------------------------------------------

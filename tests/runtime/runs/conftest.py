@@ -24,7 +24,8 @@ IN_PROCESS = {"execution": {"config": {"in_process": {}}}}
 
 # The sample code location of launched-run tests (runtime and operator): `quick` (one step,
 # printing `SALES_REGION`), `pair` (two steps), `failing` (a step that raises), `gated` (a step
-# that waits for a file named in its run config, then one after it).
+# that waits for a file named in its run config, then one after it; its runs are tagged
+# db=warehouse by the job).
 JOBS = '''
 import os
 import time
@@ -75,7 +76,7 @@ defs = dg.Definitions(
         dg.define_asset_job("quick", selection=["one"]),
         dg.define_asset_job("pair", selection=["one", "two"]),
         dg.define_asset_job("failing", selection=["boom"]),
-        dg.define_asset_job("gated", selection=["first", "second"]),
+        dg.define_asset_job("gated", selection=["first", "second"], tags={"db": "warehouse"}),
     ],
 )
 '''
