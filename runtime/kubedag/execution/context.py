@@ -298,7 +298,8 @@ def _build_context(
     run_tags: Mapping[str, str] | None,
     run_id: str | None,
 ) -> StepExecutionContext:
-    from kubedag.resources.initialization import ResourceNamespace, initialize_resources
+    from kubedag.resources.initialization import initialize_resources
+    from kubedag.resources.namespace import ResourceNamespace
 
     run = Run(job_name="__ephemeral__", run_id=run_id or _DIRECT_RUN_ID, tags=dict(run_tags or {}))
     writer = RunLogWriter(run.run_id, run.job_name, sink=None)

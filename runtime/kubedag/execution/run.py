@@ -54,17 +54,14 @@ from kubedag.execution.log_manager import RunLogWriter
 from kubedag.execution.plan import ExecutionPlan
 from kubedag.execution.result import ExecuteInProcessResult
 from kubedag.execution.step_execution import StepFailed
-from kubedag.resources.initialization import (
-    ResourceNamespace,
-    check_env_vars,
-    initialize_resources,
-)
+from kubedag.resources.initialization import check_env_vars, initialize_resources
 from kubedag.resources.io_manager import (
     FilesystemIOManager,
     InMemoryIOManager,
     InputContext,
     OutputContext,
 )
+from kubedag.resources.namespace import ResourceNamespace
 from kubedag.runs.run import Run, RunStatus
 
 

@@ -10,6 +10,8 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from kubedag.resources.namespace import ResourceNamespace
+
 
 class InitResourceContext:
     """What a resource sees while it is set up for a run."""
@@ -36,8 +38,6 @@ def build_init_resource_context(
     config: Any = None, resources: Mapping[str, Any] | None = None, instance: Any = None
 ) -> InitResourceContext:
     """A context for testing a resource's set-up outside a run."""
-    from kubedag.resources.initialization import ResourceNamespace
-
     return InitResourceContext(config, ResourceNamespace(dict(resources or {})), instance)
 
 

@@ -9,48 +9,13 @@ from __future__ import annotations
 
 import inspect
 import sys
-from collections.abc import Generator, Iterable, Iterator, Mapping
+from collections.abc import Generator, Iterable, Mapping
 from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from kubedag.errors import InvalidConfigError, ResourceInitError
 from kubedag.resources.definition import InitResourceContext, ResourceDefinition
-
-
-class ResourceNamespace:
-    """`context.resources`: initialized resources by key, as attributes."""
-
-    def __init__(self, values: Mapping[str, Any]) -> None:
-        object.__setattr__(self, "_values", dict(values))
-
-    def __getattr__(self, name: str) -> Any:
-        values = object.__getattribute__(self, "_values")
-        try:
-            return values[name]
-        except KeyError:
-            known = ", ".join(sorted(values)) or "none"
-            raise AttributeError(
-                f"No resource '{name}' is available here (available: {known}). Bind it in "
-                f"Definitions(resources={{'{name}': …}}) and declare it on the asset or op."
-            ) from None
-
-    def __getitem__(self, name: str) -> Any:
-        return self.__getattr__(name)
-
-    def __contains__(self, name: object) -> bool:
-        return name in object.__getattribute__(self, "_values")
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(object.__getattribute__(self, "_values"))
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError("resources are read-only")
-
-    def _asdict(self) -> dict[str, Any]:
-        return dict(object.__getattribute__(self, "_values"))
-
-    def __repr__(self) -> str:
-        return f"ResourceNamespace({', '.join(sorted(self._asdict()))})"
+from kubedag.resources.namespace import ResourceNamespace
 
 
 def _configurable_classes() -> tuple[Any, Any] | None:
