@@ -1,13 +1,16 @@
 """Running the real `helm` on the chart: lint, template, and the rendered manifests as dicts.
 
 helm gets homes of its own (`HELM_CACHE_HOME`, `HELM_CONFIG_HOME`, `HELM_DATA_HOME`), so the
-tests neither read nor change a developer's helm setup and need no network.
+tests neither read nor change a developer's helm setup and need no network. A `Helm` with a
+`kubeconfig` talks to that API (the tests' emulated one): `helm template --dry-run=server`
+then answers the chart's `lookup` calls from it.
 """
 
 from __future__ import annotations
 
 import subprocess
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +34,11 @@ class HelmFailed(AssertionError):
 class Helm:
     binary: HelmBinary
     home: Path
+    kubeconfig: Path | None = None
+
+    def against(self, kubeconfig: Path) -> Helm:
+        """The same helm, talking to the API of `kubeconfig`."""
+        return replace(self, kubeconfig=kubeconfig)
 
     def run(self, *args: str) -> subprocess.CompletedProcess[str]:
         env = {
@@ -40,6 +48,8 @@ class Helm:
             "HELM_CONFIG_HOME": str(self.home / "config"),
             "HELM_DATA_HOME": str(self.home / "data"),
         }
+        if self.kubeconfig is not None:
+            env["KUBECONFIG"] = str(self.kubeconfig)
         return subprocess.run(
             [str(self.binary.path), *args],
             capture_output=True,
@@ -74,8 +84,9 @@ class Helm:
         *,
         include_crds: bool = False,
         namespace: str = NAMESPACE,
+        flags: Sequence[str] = (),
     ) -> str:
-        args = ["template", RELEASE, str(CHART), "--namespace", namespace]
+        args = ["template", RELEASE, str(CHART), "--namespace", namespace, *flags]
         if include_crds:
             args.append("--include-crds")
         return self._checked(*args, *self._value_args(values, sets))
@@ -87,8 +98,11 @@ class Helm:
         *,
         include_crds: bool = False,
         namespace: str = NAMESPACE,
+        flags: Sequence[str] = (),
     ) -> list[dict[str, Any]]:
-        text = self.template_text(values, sets, include_crds=include_crds, namespace=namespace)
+        text = self.template_text(
+            values, sets, include_crds=include_crds, namespace=namespace, flags=flags
+        )
         return [doc for doc in yaml.safe_load_all(text) if doc]
 
     def notes(self, values: Path | None = None) -> str:
@@ -99,14 +113,22 @@ class Helm:
         assert "NOTES:" in output, output
         return output.split("NOTES:", 1)[1]
 
-    def rejected(self, values: Path | None = None, sets: dict[str, str] | None = None) -> str:
+    def rejected(
+        self,
+        values: Path | None = None,
+        sets: dict[str, str] | None = None,
+        *,
+        namespace: str = NAMESPACE,
+        flags: Sequence[str] = (),
+    ) -> str:
         """helm's error for values the chart must refuse (fails the test if it renders)."""
         answer = self.run(
             "template",
             RELEASE,
             str(CHART),
             "--namespace",
-            NAMESPACE,
+            namespace,
+            *flags,
             *self._value_args(values, sets),
         )
         assert answer.returncode != 0, f"helm accepted {sets} on top of {values}"

@@ -1,5 +1,6 @@
-"""The Helm chart, rendered by the real helm 3 and helm 4 for each values file of
-`tests/helm/values/`: it lints strictly, renders the same with both, every manifest is valid
+"""The Helm chart, rendered by the real helm 3 and helm 4 with no values at all (what
+`helm install kubedag helm/kubedag` gets) and with each values file of `tests/helm/values/`:
+it lints strictly, renders the same with both, every manifest is valid
 Kubernetes (strict schemas of two Kubernetes versions), and the Instance it builds is accepted
 by our CRD schema, its CEL rules, the operator's pydantic model and the runtime's instance
 parser. The other tests read the rendered objects as a reviewer would: locked-down pods, RBAC
@@ -7,7 +8,9 @@ without wildcards, the operator's command line, HA, the bundled PostgreSQL."""
 
 from __future__ import annotations
 
+import base64
 import copy
+import re
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +41,9 @@ EXTERNAL = VALUES / "external-postgres.yaml"
 BUNDLED = VALUES / "bundled-postgres.yaml"
 CLUSTER_HA = VALUES / "cluster-ha.yaml"
 FULLNAME = f"{RELEASE}-kubedag"
-values_ids = [p.stem for p in VALUES_FILES]
+# None: no values at all, the chart's defaults (the bundled PostgreSQL).
+VALUES_CASES: list[Path | None] = [None, *VALUES_FILES]
+values_ids = ["defaults", *(p.stem for p in VALUES_FILES)]
 
 
 def test_the_four_values_files_are_there() -> None:
@@ -50,8 +55,8 @@ def test_the_four_values_files_are_there() -> None:
     }
 
 
-@pytest.mark.parametrize("values", VALUES_FILES, ids=values_ids)
-def test_lint_strict(helm: Helm, values: Path) -> None:
+@pytest.mark.parametrize("values", VALUES_CASES, ids=values_ids)
+def test_lint_strict(helm: Helm, values: Path | None) -> None:
     output = helm.lint(values)
     assert "0 chart(s) failed" in output
     assert "[WARNING]" not in output and "[ERROR]" not in output, output
@@ -65,17 +70,17 @@ def _without_generated(manifests: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-@pytest.mark.parametrize("values", VALUES_FILES, ids=values_ids)
-def test_helm_3_and_4_render_the_same(helm3: Helm, helm4: Helm, values: Path) -> None:
+@pytest.mark.parametrize("values", VALUES_CASES, ids=values_ids)
+def test_helm_3_and_4_render_the_same(helm3: Helm, helm4: Helm, values: Path | None) -> None:
     assert _without_generated(helm3.template(values, include_crds=True)) == _without_generated(
         helm4.template(values, include_crds=True)
     )
 
 
 @pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
-@pytest.mark.parametrize("values", VALUES_FILES, ids=values_ids)
+@pytest.mark.parametrize("values", VALUES_CASES, ids=values_ids)
 def test_rendered_manifests_are_valid_kubernetes(
-    any_helm: Helm, values: Path, version: str
+    any_helm: Helm, values: Path | None, version: str
 ) -> None:
     manifests = any_helm.template(values, include_crds=True)
     checked = 0
@@ -101,9 +106,9 @@ def _crd_schemas(manifests: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return schemas
 
 
-@pytest.mark.parametrize("values", VALUES_FILES, ids=values_ids)
+@pytest.mark.parametrize("values", VALUES_CASES, ids=values_ids)
 def test_the_instance_is_valid_for_the_api_server_the_operator_and_the_runtime(
-    any_helm: Helm, values: Path
+    any_helm: Helm, values: Path | None
 ) -> None:
     manifests = any_helm.template(values, include_crds=True)
     schemas = _crd_schemas(manifests)
@@ -123,7 +128,9 @@ def test_the_instance_is_valid_for_the_api_server_the_operator_and_the_runtime(
     assert written["spec"] == body["spec"]
     # The runtime: the document the operator and the run pods use, with no secret inline.
     built = runtime_document(resource.spec, NAMESPACE, in_cluster=True)
-    parse_instance_config(built.document, source=f"the chart's Instance ({values.name})")
+    parse_instance_config(
+        built.document, source=f"the chart's Instance ({values.name if values else 'defaults'})"
+    )
     launcher = check_settings(built.document["run_launcher"]["kubernetes"])
     assert launcher.run_as_user == 10001 and launcher.read_only_root_filesystem
     deployment = one(manifests, "Deployment")
@@ -134,8 +141,43 @@ def test_the_instance_is_valid_for_the_api_server_the_operator_and_the_runtime(
     assert db["password"] == {"env": password_env}  # a reference, never the value
 
 
+def test_no_values_install_the_bundled_postgres_with_a_generated_password(helm: Helm) -> None:
+    """`helm install kubedag helm/kubedag` with no values: the bundled PostgreSQL, its password
+    generated into a Secret that the Instance and the StatefulSet refer to. helm template has
+    no cluster, so the chart's lookup of the Secret finds nothing and each render generates a
+    new password (tests/helm/test_chart_lookup.py renders against an API that has it)."""
+    first, second = helm.template(), helm.template()
+    name = f"{FULLNAME}-postgres"
+    secret = one(first, "Secret")
+    assert secret["metadata"]["name"] == name
+    assert secret["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+    encoded = secret["data"]["password"]
+    password = base64.b64decode(encoded).decode()
+    assert re.fullmatch(r"[A-Za-z0-9]{32}", password), password
+    assert one(second, "Secret")["data"]["password"] != encoded  # generated, never a constant
+    db = one(first, "Instance")["spec"]["storage"]["postgres"]["postgres_db"]
+    assert db == {
+        "hostname": f"{name}.{NAMESPACE}.svc",
+        "port": 5432,
+        "db_name": "kubedag",
+        "username": "kubedag",
+        "password": {"secretKeyRef": {"name": name, "key": "password"}},
+    }
+    container = one(first, "StatefulSet")["spec"]["template"]["spec"]["containers"][0]
+    env = {e["name"]: e for e in container["env"]}
+    assert env["POSTGRES_PASSWORD"] == {
+        "name": "POSTGRES_PASSWORD",
+        "valueFrom": {"secretKeyRef": {"name": name, "key": "password"}},
+    }
+    # The password is in the Secret and nowhere else, neither plain nor base64.
+    others = yaml.safe_dump_all([m for m in first if m["kind"] != "Secret"])
+    assert password not in others and encoded not in others
+
+
 def test_the_instance_from_values(any_helm: Helm) -> None:
-    spec = one(any_helm.template(EXTERNAL), "Instance")["spec"]
+    manifests = any_helm.template(EXTERNAL)
+    assert not of_kind(manifests, "StatefulSet") and not of_kind(manifests, "Secret")
+    spec = one(manifests, "Instance")["spec"]
     db = spec["storage"]["postgres"]["postgres_db"]
     assert db == {
         "hostname": "pg.databases.svc.cluster.local",
@@ -154,9 +196,17 @@ def test_the_instance_from_values(any_helm: Helm) -> None:
     launcher = spec["run_launcher"]["kubernetes"]
     assert launcher["service_account_name"] == f"{FULLNAME}-run-worker"
     assert launcher["node_selector"] == {"pool": "batch"}
-    minimal = one(any_helm.template(MINIMAL), "Instance")["spec"]
+    minimal_manifests = any_helm.template(MINIMAL)
+    assert not of_kind(minimal_manifests, "StatefulSet")  # bundled off: no PostgreSQL of ours
+    minimal = one(minimal_manifests, "Instance")["spec"]
     assert "compute_logs" not in minimal  # no bucket: nothing to configure
-    assert minimal["storage"]["postgres"]["postgres_db"]["port"] == 5432
+    assert minimal["storage"]["postgres"]["postgres_db"] == {
+        "hostname": "postgres.data.svc",
+        "port": 5432,
+        "db_name": "kubedag",
+        "username": "kubedag",
+        "password": {"secretKeyRef": {"name": "kubedag-postgres", "key": "password"}},
+    }
 
 
 def _operator_pod(manifests: list[dict[str, Any]]) -> dict[str, Any]:
@@ -165,9 +215,9 @@ def _operator_pod(manifests: list[dict[str, Any]]) -> dict[str, Any]:
     return pod
 
 
-@pytest.mark.parametrize("values", VALUES_FILES, ids=values_ids)
+@pytest.mark.parametrize("values", VALUES_CASES, ids=values_ids)
 def test_every_pod_is_non_root_read_only_and_without_capabilities(
-    any_helm: Helm, values: Path
+    any_helm: Helm, values: Path | None
 ) -> None:
     manifests = any_helm.template(values)
     workloads = of_kind(manifests, "Deployment") + of_kind(manifests, "StatefulSet")
@@ -262,8 +312,8 @@ def _rules(manifests: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [rule for role in roles for rule in role["rules"]]
 
 
-@pytest.mark.parametrize("values", VALUES_FILES, ids=values_ids)
-def test_rbac_has_no_wildcard(any_helm: Helm, values: Path) -> None:
+@pytest.mark.parametrize("values", VALUES_CASES, ids=values_ids)
+def test_rbac_has_no_wildcard(any_helm: Helm, values: Path | None) -> None:
     rules = _rules(any_helm.template(values))
     assert rules
     for rule in rules:
@@ -457,8 +507,8 @@ def test_network_policy_restricts_egress_when_asked(any_helm: Helm) -> None:
     assert ingress["ports"] == [{"port": "metrics", "protocol": "TCP"}]
 
 
-@pytest.mark.parametrize("values", VALUES_FILES, ids=values_ids)
-def test_recommended_labels_on_every_object(any_helm: Helm, values: Path) -> None:
+@pytest.mark.parametrize("values", VALUES_CASES, ids=values_ids)
+def test_recommended_labels_on_every_object(any_helm: Helm, values: Path | None) -> None:
     for manifest in any_helm.template(values):
         labels = manifest["metadata"].get("labels") or {}
         name = f"{manifest['kind']} {manifest['metadata']['name']}"
@@ -476,8 +526,12 @@ def test_notes_tell_the_next_three_commands(helm4: Helm) -> None:
     assert "kubedag manifests" in notes and "| kubectl apply -f -" in notes
     assert f"kubectl get runs -n {NAMESPACE} -w" in notes
     assert "compute-logs" not in notes and "step logs stay inside run pods" in notes
+    assert "evaluation only" not in notes  # its own PostgreSQL
     bundled = helm4.notes(BUNDLED)
     assert "evaluation only" in bundled and "step logs stay" not in bundled
+    defaults = helm4.notes()  # no values: the bundled PostgreSQL, and the way to production
+    assert "evaluation only" in defaults
+    assert "instance.postgres.bundled.enabled=false" in defaults
 
 
 def undocumented_keys(text: str) -> list[str]:
@@ -533,9 +587,9 @@ def test_the_kind_example_values_install(any_helm: Helm) -> None:
     assert _operator_pod(manifests)["containers"][0]["image"] == "kubedag:dev"
 
 
-@pytest.mark.parametrize("values", VALUES_FILES, ids=values_ids)
+@pytest.mark.parametrize("values", VALUES_CASES, ids=values_ids)
 def test_the_operator_command_line_is_one_kubedag_accepts(
-    any_helm: Helm, values: Path, capsys: pytest.CaptureFixture[str]
+    any_helm: Helm, values: Path | None, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The chart and `kubedag operator` agree on flags: the rendered command parses with the
     CLI's own parser (nothing runs)."""

@@ -12,7 +12,7 @@ import yaml
 
 from kubedag_operator.resources import ALL_RESOURCES, InstanceResource, parse_resource
 from kubedag_operator.resources.crd import crd_for
-from tests.helm.chart import REPO, Helm, one
+from tests.helm.chart import REPO, Helm, of_kind, one
 
 DOC = REPO / "docs" / "kubernetes.md"
 RESOURCES = {r.kind_name: r for r in ALL_RESOURCES}
@@ -34,8 +34,29 @@ def test_the_values_example_installs(any_helm: Helm, tmp_path: Path) -> None:
     values = tmp_path / "values.yaml"
     values.write_text(example)
     any_helm.lint(values)
-    instance = InstanceResource.parse(one(any_helm.template(values), "Instance"))
+    manifests = any_helm.template(values)
+    assert not of_kind(manifests, "StatefulSet")  # the production path: no bundled PostgreSQL
+    instance = InstanceResource.parse(one(manifests, "Instance"))
     assert instance.spec.compute_logs is not None and instance.spec.run_coordinator is not None
+    db = one(manifests, "Instance")["spec"]["storage"]["postgres"]["postgres_db"]
+    assert db["hostname"] == yaml.safe_load(example)["instance"]["postgres"]["external"]["host"]
+
+
+def test_the_quick_start_is_an_install_with_no_values() -> None:
+    quick_start = DOC.read_text().split("### Quick start", 1)[1].split("\n### ", 1)[0]
+    (command,) = re.findall(r"```sh\n(.*?)\n```", quick_start, flags=re.S)
+    assert command == "helm install kubedag ./helm/kubedag --namespace kubedag --create-namespace"
+
+
+def test_the_guide_quotes_what_helm_prints_for_a_missing_host(helm: Helm) -> None:
+    """The guide shows the schema's message for bundled off without a host, as each helm
+    major version prints it."""
+    quoted = {
+        3: "instance.postgres.external.host: String length must be greater than or equal to 1",
+        4: "at '/instance/postgres/external/host': minLength: got 0, want 1",
+    }[helm.binary.major]
+    assert quoted in " ".join(DOC.read_text().split())
+    assert quoted in helm.rejected(None, {"instance.postgres.bundled.enabled": "false"})
 
 
 def test_the_kubedag_objects_of_the_guide_are_valid() -> None:

@@ -24,7 +24,13 @@ BAD_VALUES = [
     (MINIMAL, {"operator.logLevel": "trace"}, "operator.logLevel"),
     (MINIMAL, {"rbac.scope": "global"}, "rbac.scope"),
     (MINIMAL, {"watchNamespaces": "{Team_A}"}, "watchNamespaces"),
-    (None, {}, "instance.postgres.external.host"),  # the defaults name no PostgreSQL
+    # Bundled off: the external PostgreSQL's host and password Secret are required.
+    (None, {"instance.postgres.bundled.enabled": "false"}, "instance.postgres.external.host"),
+    (
+        None,
+        {"instance.postgres.bundled.enabled": "false", "instance.postgres.external.host": "pg"},
+        "passwordSecret.name",
+    ),
     (MINIMAL, {"instance.postgres.external.passwordSecret.name": ""}, "passwordSecret.name"),
     (MINIMAL, {"instance.postgres.external.port": "70000"}, "instance.postgres.external.port"),
     (MINIMAL, {"instance.postgres.bundled.storage": "lots"}, "instance.postgres.bundled.storage"),
@@ -45,7 +51,7 @@ def _named(message: str, field: str) -> bool:
 @pytest.mark.parametrize(
     ("values", "sets", "field"),
     BAD_VALUES,
-    ids=[f"{field}={next(iter(sets.values()), 'default')}" for _, sets, field in BAD_VALUES],
+    ids=[f"{field}={next(reversed(sets.values()), 'default')}" for _, sets, field in BAD_VALUES],
 )
 def test_bad_values_are_refused_naming_the_field(
     helm: Helm, values: Path | None, sets: dict[str, str], field: str
@@ -55,21 +61,50 @@ def test_bad_values_are_refused_naming_the_field(
     assert _named(message, field), message
 
 
+BUNDLED_OFF = "instance.postgres.bundled.enabled=false"
+HOST = "instance.postgres.external.host"
+
+
+def test_bundled_off_without_a_host_names_the_value_to_set(helm: Helm) -> None:
+    """The schema refuses it first, naming the field; whoever skips the schema
+    (`--skip-schema-validation`) gets the template's message, which says what to set."""
+    sets = {"instance.postgres.bundled.enabled": "false"}
+    by_schema = helm.rejected(None, sets)
+    assert "schema" in by_schema and _named(by_schema, HOST), by_schema
+    by_template = helm.rejected(None, sets, flags=["--skip-schema-validation"])
+    assert "schema" not in by_template, by_template
+    assert f"set {HOST} to the host name of your PostgreSQL" in by_template, by_template
+    sets[HOST] = "pg.data.svc"
+    by_template = helm.rejected(None, sets, flags=["--skip-schema-validation"])
+    assert "set instance.postgres.external.passwordSecret.name to a Secret" in by_template
+
+
+def test_a_host_of_your_own_with_the_bundled_postgres_still_on_is_refused(helm: Helm) -> None:
+    """The bundled PostgreSQL is the default: a host set without turning it off would be
+    ignored, and kubedag would write to an evaluation database instead."""
+    message = helm.rejected(None, {HOST: "pg.data.svc"})
+    assert f'{HOST} is "pg.data.svc"' in message, message
+    assert f"set {BUNDLED_OFF} to use that PostgreSQL" in message, message
+
+
+def _problems(validator: jsonschema.Draft7Validator, values: dict) -> set[str]:
+    return {".".join(map(str, e.absolute_path)) for e in validator.iter_errors(values)}
+
+
 def test_the_schema_is_strict_draft_7_and_accepts_the_defaults_and_every_values_file() -> None:
     schema = json.loads((CHART / "values.schema.json").read_text())
     jsonschema.Draft7Validator.check_schema(schema)
     defaults = yaml.safe_load((CHART / "values.yaml").read_text())
     validator = jsonschema.Draft7Validator(schema)
-    # The defaults lack only the PostgreSQL host and Secret, on purpose.
-    problems = {".".join(map(str, e.absolute_path)) for e in validator.iter_errors(defaults)}
-    assert problems <= {
-        "",
-        "instance",
-        "instance.postgres",
-        "instance.postgres.external",
+    assert list(validator.iter_errors(defaults)) == []  # no values at all is a valid install
+    # The external PostgreSQL's host and Secret are required only with the bundled one off.
+    off = {"instance": {"postgres": {"bundled": {"enabled": False}}}}
+    assert _problems(validator, merge_config(defaults, off)) >= {
         "instance.postgres.external.host",
         "instance.postgres.external.passwordSecret.name",
     }
+    no_instance = merge_config(defaults, {"instance": {"create": False, **off["instance"]}})
+    assert list(validator.iter_errors(no_instance)) == []  # no Instance: no PostgreSQL needed
     for path in VALUES_FILES:
         merged = merge_config(defaults, yaml.safe_load(path.read_text()))  # as Helm merges
         assert list(validator.iter_errors(merged)) == [], path.name
