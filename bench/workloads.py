@@ -3,7 +3,7 @@
 Why a separate script: import time and peak memory only mean something in a process that has
 loaded nothing else, and the same file must run unchanged under two interpreters (the project's
 venv for kubedag, a second venv for Dagster). The system is chosen by name and loaded with
-importlib, so every workload uses only the public API the two share (`dg.asset`,
+importlib, so every workload uses only the public API the two share (`dg.asset`, `dg.AssetIn`,
 `dg.materialize`, `dg.op`, `dg.job`, `context.log.info`, and on an instance
 `get_latest_materialization_event`, `all_logs`); the one difference is how an instance is made.
 
@@ -126,6 +126,33 @@ def build_fanout(dg: ModuleType, width: int) -> list[Any]:
     return [root, *middle, make_asset(dg, "sink", middle)]
 
 
+def build_fanout_with_inputs(dg: ModuleType, width: int) -> list[Any]:
+    """A root, `width` leaves that each take the root as an input, and a sink that declares an
+    input for every leaf and takes them all through `**leaves`: every edge is a value stored and
+    loaded by the I/O manager, not a `deps` ordering."""
+
+    def root() -> int:
+        return 1
+
+    def make_leaf(offset: int) -> Any:
+        def leaf(root: int) -> int:
+            return root + offset
+
+        return dg.asset(name=f"leaf_{offset:03d}")(leaf)
+
+    def sink(**leaves: int) -> int:
+        return sum(leaves.values())
+
+    leaves = [make_leaf(i) for i in range(width)]
+    ins = {f"l{i:03d}": dg.AssetIn(f"leaf_{i:03d}") for i in range(width)}
+    return [dg.asset(name="root")(root), *leaves, dg.asset(name="sink", ins=ins)(sink)]
+
+
+def fanout_sink_value(width: int) -> int:
+    """What the fan-out's sink computes: the sum of 1 + i over the leaves."""
+    return width + width * (width - 1) // 2
+
+
 def timed_materialize(dg: ModuleType, assets: list[Any], instance: Any) -> tuple[float, Any]:
     """(wall seconds, result) of one in-process materialization on `instance`."""
     start = time.perf_counter()
@@ -166,6 +193,23 @@ def workload_chain(dg: ModuleType, system: str) -> Figures:
 
 def workload_fanout(dg: ModuleType, system: str) -> Figures:
     return per_step(dg, system, build_fanout(dg, FANOUT_WIDTH))
+
+
+def workload_fanout200(dg: ModuleType, system: str) -> Figures:
+    """`fanout`'s shape with data passing, measured as `per_step` does; each run's sink value
+    is checked (outside the timed region), so a system that drops an input cannot look fast."""
+    assets = build_fanout_with_inputs(dg, FANOUT_WIDTH)
+    time_materialize(dg, system, build_chain(dg, 2, "warm"))
+    samples = []
+    for _ in range(REPETITIONS):
+        instance = ephemeral_instance(dg, system)
+        elapsed, result = timed_materialize(dg, assets, instance)
+        sink_value = result.asset_value("sink")
+        dispose(instance)
+        if sink_value != fanout_sink_value(FANOUT_WIDTH):
+            raise RuntimeError(f"fanout200: the sink computed {sink_value!r}")
+        samples.append(elapsed)
+    return step_figures(samples, len(assets))
 
 
 def build_one_op_job(dg: ModuleType) -> Any:
@@ -689,6 +733,7 @@ def measure_import(system: str) -> tuple[ModuleType, Figures]:
 WORKLOADS: dict[str, Callable[[ModuleType, str], Figures]] = {
     "chain": workload_chain,
     "fanout": workload_fanout,
+    "fanout200": workload_fanout200,
     "one_op": workload_one_op,
     "memory": workload_memory,
     "schedule_ticks": workload_schedule_ticks,

@@ -192,8 +192,8 @@ def test_a_definition_error_at_import_names_the_users_line(tmp_path: Path) -> No
         """
         import kubedag as dg
 
-        @dg.asset(deps=["nowhere"])
-        def orphan() -> None: ...
+        @dg.asset
+        def orphan(nowhere: int) -> None: ...
 
         defs = dg.Definitions(assets=[orphan])
         """,

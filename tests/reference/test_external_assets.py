@@ -44,9 +44,18 @@ def test_materialize_accepts_the_spec_alongside_the_asset(instance: dg.Instance)
     assert [e.step_key for e in result.get_step_success_events()] == ["processed_clickstream"]
 
 
-def test_without_the_spec_the_dependency_is_unknown() -> None:
-    with pytest.raises(dg.UnknownDependencyError, match=r"dg\.AssetSpec\('raw_clickstream'\)"):
-        dg.Definitions(assets=[processed_clickstream])
+def test_without_the_spec_the_dependency_is_still_an_external_asset(
+    instance: dg.Instance,
+) -> None:
+    # The reference's example passes only the asset: the spec in deps= is enough.
+    graph = dg.Definitions(assets=[processed_clickstream]).asset_graph
+    assert graph.parents[dg.AssetKey("processed_clickstream")] == (dg.AssetKey("raw_clickstream"),)
+    assert graph.external_keys == {dg.AssetKey("raw_clickstream")}
+
+    result = dg.materialize([processed_clickstream], instance=instance)
+
+    assert result.success
+    assert [e.step_key for e in result.get_step_success_events()] == ["processed_clickstream"]
 
 
 def test_external_asset_cannot_also_be_computed() -> None:

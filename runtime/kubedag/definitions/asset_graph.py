@@ -1,9 +1,15 @@
 """The asset graph: every asset and check of a code location, indexed and validated.
 
 Building the graph is where definition mistakes surface, before anything runs: two definitions
-producing the same key, a dependency on a key nothing defines, checks on unknown assets, and
+producing the same key, an input read from a key nothing defines, checks on unknown assets, and
 cycles. The order of `toposorted_keys` is deterministic: among assets whose dependencies are
 satisfied, the one defined first comes first.
+
+A `deps=` entry that nothing defines is an external asset, as if it had been declared with
+`dg.AssetSpec(key)`: the asset only runs after it, nothing has to be loaded, and the graph keeps
+the edge so lineage shows where the data comes from. An *input* (a parameter, or an `ins=` entry)
+is different: its value must be loaded, so a key nothing defines is an error that names the
+asset, the input and the key.
 """
 
 from __future__ import annotations
@@ -64,6 +70,7 @@ class AssetGraph:
         self.specs: dict[AssetKey, AssetSpec] = {}
         self.external_keys: set[AssetKey] = set()
         self._index_assets(external_specs)
+        self._add_implicit_externals()
         self.check_specs: dict[AssetCheckKey, AssetCheckSpec] = {}
         self.check_producer: dict[AssetCheckKey, AssetsDefinition | AssetChecksDefinition] = {}
         self.checks_by_asset: dict[AssetKey, list[AssetCheckKey]] = {}
@@ -103,6 +110,22 @@ class AssetGraph:
             self.specs[spec.key] = spec
             self.external_keys.add(spec.key)
 
+    def _add_implicit_externals(self) -> None:
+        """Make every undefined `deps=` key an external asset; refuse undefined inputs."""
+        for assets_def in self.assets_defs:
+            inputs_by_key = {key: name for name, key in assets_def.keys_by_input_name.items()}
+            for spec in assets_def.specs:
+                for dep in spec.deps:
+                    parent = dep.asset_key
+                    if parent in self.specs:
+                        continue
+                    if parent in inputs_by_key:
+                        raise UnknownDependencyError(
+                            unknown_input_message(spec.key, inputs_by_key[parent], parent)
+                        )
+                    self.specs[parent] = AssetSpec(parent)
+                    self.external_keys.add(parent)
+
     def _index_checks(self) -> None:
         owners: list[tuple[AssetsDefinition | AssetChecksDefinition, Sequence[AssetCheckSpec]]] = [
             (a, a.check_specs) for a in self.assets_defs
@@ -126,15 +149,7 @@ class AssetGraph:
                 self.checks_by_asset.setdefault(spec.asset_key, []).append(spec.key)
 
     def _check_dependencies_known(self) -> None:
-        for key, parents in self.parents.items():
-            for parent in parents:
-                if parent not in self.specs:
-                    raise UnknownDependencyError(
-                        f"Asset '{key.to_user_string()}' depends on "
-                        f"'{parent.to_user_string()}', which is not defined. Add the asset that "
-                        f"produces it, or declare it as external with "
-                        f"dg.AssetSpec({parent.to_user_string()!r})."
-                    )
+        # Assets' own dependencies are all known by now (`_add_implicit_externals`).
         for checks_def in self.checks_defs:
             for dep in checks_def.dependency_keys:
                 if dep not in self.specs:
@@ -223,3 +238,14 @@ class AssetGraph:
                         nxt.append(other)
             frontier = nxt
         return seen
+
+
+def unknown_input_message(asset: AssetKey, input_name: str, missing: AssetKey) -> str:
+    """Why an input cannot be loaded: nothing defines the asset it reads, and the ways out."""
+    key = missing.to_user_string()
+    return (
+        f"Asset '{asset.to_user_string()}' loads input '{input_name}' from asset '{key}', which "
+        f"is not defined. Add the asset that produces '{key}' to the same Definitions (or "
+        f"materialize call), or declare it with dg.AssetSpec({key!r}) so the input is loaded "
+        "through its I/O manager."
+    )

@@ -24,6 +24,7 @@ from kubedag.definitions.signature import (
     OutputDef,
     is_nothing_annotation,
     read_signature,
+    with_kwargs_inputs,
 )
 from kubedag.errors import InvalidDefinitionError
 
@@ -238,14 +239,13 @@ def _asset_inputs(
     owner: str,
     signature: FunctionSignature,
     ins: Mapping[str, AssetIn] | None,
-) -> dict[str, AssetKey]:
+) -> tuple[FunctionSignature, dict[str, AssetKey]]:
+    """The signature with every `ins` entry as an input (those no parameter takes go through
+    `**kwargs`), and the asset key each input reads."""
     ins = dict(ins or {})
-    names = set(signature.input_names)
-    for extra in set(ins) - names:
-        raise InvalidDefinitionError(
-            f"{owner}: ins names '{extra}', which is not a parameter of the function."
-        )
-    return {name: (ins.get(name) or AssetIn()).resolve_key(name) for name in signature.input_names}
+    signature = with_kwargs_inputs(signature, ins, owner=owner)
+    keys = {name: (ins.get(name) or AssetIn()).resolve_key(name) for name in signature.input_names}
+    return signature, keys
 
 
 def _merge_deps(
@@ -312,8 +312,7 @@ def asset(
         if key_prefix:
             asset_key = asset_key.with_prefix(key_prefix)
         owner = f"asset '{asset_key.to_user_string()}'"
-        signature = read_signature(fn, owner=owner)
-        keys_by_input = _asset_inputs(owner, signature, ins)
+        signature, keys_by_input = _asset_inputs(owner, read_signature(fn, owner=owner), ins)
         spec = AssetSpec(
             asset_key,
             deps=_merge_deps(keys_by_input, deps, ins),
@@ -409,8 +408,7 @@ def multi_asset(
         owner = f"multi_asset '{op_name}'"
         if bool(specs) == bool(outs):
             raise InvalidDefinitionError(f"{owner}: give exactly one of specs=[…] or outs={{…}}.")
-        signature = read_signature(fn, owner=owner)
-        keys_by_input = _asset_inputs(owner, signature, ins)
+        signature, keys_by_input = _asset_inputs(owner, read_signature(fn, owner=owner), ins)
         shared_deps = _merge_deps(keys_by_input, deps, ins)
         asset_specs: list[AssetSpec] = []
         outputs: list[OutputDef] = []
@@ -517,9 +515,8 @@ def graph_asset(
         if key_prefix:
             asset_key = asset_key.with_prefix(key_prefix)
         owner = f"graph_asset '{asset_key.to_user_string()}'"
-        signature = read_signature(fn, owner=owner)
-        keys_by_input = _asset_inputs(owner, signature, ins)
-        nodes, input_names, outputs = compose(fn, owner=owner)
+        signature, keys_by_input = _asset_inputs(owner, read_signature(fn, owner=owner), ins)
+        nodes, input_names, outputs = compose(fn, owner=owner, signature=signature)
         if list(outputs) != ["result"]:
             raise InvalidDefinitionError(
                 f"{owner}: the body must return exactly one op output (the asset's value)."

@@ -123,6 +123,12 @@ def _check_inputs(
     """Map each data parameter to the asset it reads: the checked asset by its name, or an
     `additional_ins` entry."""
     signature = read_signature(fn, owner=owner)
+    if signature.kwargs_param is not None:
+        raise InvalidDefinitionError(
+            f"{owner}: parameter '**{signature.kwargs_param}' is not supported; a check takes "
+            "each asset it reads as a parameter of its own (the checked asset by name, others "
+            "listed in additional_ins)."
+        )
     by_name = {key.path[-1]: key for key in asset_keys}
     ins = dict(additional_ins or {})
     keys: dict[str, AssetKey] = {}

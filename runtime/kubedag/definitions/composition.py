@@ -78,13 +78,21 @@ class CompositionBuilder:
         retry_policy: RetryPolicy | None = None,
     ) -> Any:
         input_names: tuple[str, ...] = definition.composition_input_names
-        if len(args) > len(input_names):
+        positional: tuple[str, ...] = definition.composition_positional_input_names
+        if len(args) > len(positional):
+            by_name = [n for n in input_names if n not in positional]
             raise InvalidDefinitionError(
-                f"{self.owner}: '{definition.name}' takes {len(input_names)} input(s) "
-                f"({', '.join(input_names) or 'none'}) but was given {len(args)}."
+                f"{self.owner}: '{definition.name}' takes {len(positional)} positional input(s) "
+                f"({', '.join(positional) or 'none'}) but was given {len(args)}."
+                + (
+                    f" Pass {', '.join(f'{n}=…' for n in by_name)} by name: the function "
+                    "collects them with **kwargs."
+                    if by_name
+                    else ""
+                )
             )
         bindings: dict[str, InputBinding] = {}
-        for name, value in [*zip(input_names, args, strict=False), *kwargs.items()]:
+        for name, value in [*zip(positional, args, strict=False), *kwargs.items()]:
             if name not in input_names:
                 raise InvalidDefinitionError(
                     f"{self.owner}: '{definition.name}' has no input '{name}'; "

@@ -1,8 +1,9 @@
 """`Definitions`: everything a code location exposes, validated as a whole when it loads.
 
-Building a `Definitions` builds the asset graph (duplicate keys, unknown dependencies, cycles),
-resolves every job against it and checks that each job's resources are bound — so a broken code
-location fails when it is loaded, with the definition named, not halfway through a run.
+Building a `Definitions` builds the asset graph (duplicate keys, inputs read from undefined
+assets, cycles; a `deps=` key nothing defines becomes an external asset), resolves every job
+against it and checks that each job's resources are bound — so a broken code location fails
+when it is loaded, with the definition named, not halfway through a run.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from kubedag.definitions.assets import AssetsDefinition
 from kubedag.definitions.job import JobDefinition, UnresolvedAssetJobDefinition
 from kubedag.definitions.schedules import ScheduleDefinition, SensorDefinition
 from kubedag.definitions.selection import AssetSelection
-from kubedag.errors import InvalidDefinitionError
+from kubedag.errors import InvalidDefinitionError, InvalidSelectionError
 
 IMPLICIT_ASSET_JOB_NAME = "__ASSET_JOB"
 
@@ -86,7 +87,10 @@ class Definitions:
 
     def _resolve_job(self, candidate: Any) -> JobDefinition:
         if isinstance(candidate, UnresolvedAssetJobDefinition):
-            job = candidate.resolve(self.asset_graph, self.resources, self.executor)
+            try:
+                job = candidate.resolve(self.asset_graph, self.resources, self.executor)
+            except InvalidSelectionError as exc:
+                raise InvalidSelectionError(f"asset job '{candidate.name}': {exc}") from exc
         elif isinstance(candidate, JobDefinition):
             job = candidate.with_resources(self.resources)
             if job.executor_def is None and self.executor is not None:

@@ -16,7 +16,7 @@ from kubedag.definitions.composition import (
     composing,
     current_composition,
 )
-from kubedag.definitions.signature import read_signature
+from kubedag.definitions.signature import FunctionSignature, read_signature
 from kubedag.errors import InvalidDefinitionError
 
 
@@ -59,6 +59,10 @@ class GraphDefinition:
         return self.input_names
 
     @property
+    def composition_positional_input_names(self) -> tuple[str, ...]:
+        return self.input_names
+
+    @property
     def composition_output_names(self) -> tuple[str, ...]:
         return tuple(self.output_mappings)
 
@@ -93,15 +97,20 @@ class GraphDefinition:
 
 
 def compose(
-    fn: Callable[..., Any], *, owner: str
+    fn: Callable[..., Any], *, owner: str, signature: FunctionSignature | None = None
 ) -> tuple[list[NodeInvocation], tuple[str, ...], dict[str, NodeOutputHandle]]:
-    """Run a composition function and return its nodes, input names and output mappings."""
-    signature = read_signature(fn, owner=owner)
-    input_names = signature.input_names
+    """Run a composition function and return its nodes, input names and output mappings.
+
+    `signature` is the function's, read by the caller when it adds inputs of its own (a
+    `@graph_asset`'s `ins` collected by `**kwargs`); those are passed by name."""
+    signature = signature or read_signature(fn, owner=owner)
     builder = CompositionBuilder(owner)
     with composing(builder):
-        returned = fn(*(GraphInputHandle(name) for name in input_names))
-    return builder.nodes, input_names, _output_mappings(owner, returned)
+        returned = fn(
+            *(GraphInputHandle(i.name) for i in signature.inputs if not i.via_kwargs),
+            **{i.name: GraphInputHandle(i.name) for i in signature.inputs if i.via_kwargs},
+        )
+    return builder.nodes, signature.input_names, _output_mappings(owner, returned)
 
 
 def _output_mappings(owner: str, returned: Any) -> dict[str, NodeOutputHandle]:

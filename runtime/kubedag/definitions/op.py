@@ -20,6 +20,7 @@ from kubedag.definitions.signature import (
     OutputDef,
     is_nothing_annotation,
     read_signature,
+    with_kwargs_inputs,
 )
 from kubedag.errors import InvalidDefinitionError
 
@@ -49,8 +50,11 @@ class OpDefinition:
                 f"Op name '{self.name}' is not a valid identifier; use letters, digits and '_'."
             )
         self.compute_fn = compute_fn
-        self.signature = signature or read_signature(compute_fn, owner=f"op '{self.name}'")
-        self.input_defs = _input_defs(self.name, self.signature, ins or {})
+        owner = f"op '{self.name}'"
+        self.signature = with_kwargs_inputs(
+            signature or read_signature(compute_fn, owner=owner), ins or {}, owner=owner
+        )
+        self.input_defs = _input_defs(self.signature, ins or {})
         self.output_defs = output_defs or _output_defs(self.signature, out)
         self.config_class = self.signature.config_class
         self.config_schema = config_schema
@@ -72,6 +76,11 @@ class OpDefinition:
     @property
     def composition_input_names(self) -> tuple[str, ...]:
         return tuple(i.name for i in self.input_defs)
+
+    @property
+    def composition_positional_input_names(self) -> tuple[str, ...]:
+        """Inputs a positional argument can fill: not those collected by `**kwargs`."""
+        return tuple(i.name for i in self.input_defs if not i.via_kwargs)
 
     @property
     def composition_output_names(self) -> tuple[str, ...]:
@@ -119,14 +128,8 @@ class OpDefinition:
         return f"<OpDefinition {self.name}>"
 
 
-def _input_defs(
-    name: str, signature: FunctionSignature, ins: Mapping[str, In]
-) -> tuple[InputDef, ...]:
-    known = {i.name for i in signature.inputs}
-    for extra in set(ins) - known:
-        raise InvalidDefinitionError(
-            f"op '{name}': ins names '{extra}', which is not a parameter of the function."
-        )
+def _input_defs(signature: FunctionSignature, ins: Mapping[str, In]) -> tuple[InputDef, ...]:
+    """Each input of the signature with what its `In` declares (type, default, metadata)."""
     defs = []
     for input_def in signature.inputs:
         spec = ins.get(input_def.name)
@@ -141,6 +144,7 @@ def _input_defs(
                 default=default,
                 description=spec.description,
                 metadata=dict(spec.metadata),
+                via_kwargs=input_def.via_kwargs,
             )
         )
     return tuple(defs)

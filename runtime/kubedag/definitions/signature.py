@@ -6,6 +6,11 @@ Users declare all of this by naming and annotating parameters, as in the referen
 The decision is made once, when the definition is created, so execution never inspects a
 signature again.
 
+A `**kwargs` parameter collects the inputs declared in `ins=` that no named parameter takes
+(`@asset(ins={"a": AssetIn("x"), "b": AssetIn("y")}) def sink(**leaves)`): execution passes
+every input by name, so they land in it without further work. `*args` is refused: inputs have
+names, and a position says nothing about which input a value is.
+
 Config and resource classes live in modules that import pydantic, which is slow to import. A
 parameter can only be annotated with such a class if its module is already imported, so the
 checks below look in `sys.modules` instead of importing it.
@@ -13,11 +18,12 @@ checks below look in `sys.modules` instead of importing it.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import sys
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +51,7 @@ class InputDef:
     description: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     is_nothing: bool = False
+    via_kwargs: bool = False  # declared only in `ins=`, passed through the `**kwargs` parameter
 
     @property
     def has_default(self) -> bool:
@@ -75,10 +82,18 @@ class FunctionSignature:
     inputs: tuple[InputDef, ...]
     return_annotation: Any  # NO_ANNOTATION when the function has none
     is_generator: bool
+    kwargs_param: str | None  # the `**kwargs` parameter's name, if the function has one
+    parameter_names: tuple[str, ...]  # every named parameter, in order (not `**kwargs`)
 
     @property
     def input_names(self) -> tuple[str, ...]:
         return tuple(i.name for i in self.inputs)
+
+    @property
+    def named_input_names(self) -> tuple[str, ...]:
+        """The inputs that are parameters of their own, in order: the ones a positional
+        argument can fill."""
+        return tuple(i.name for i in self.inputs if not i.via_kwargs)
 
 
 def _loaded_class(module: str, name: str) -> type | None:
@@ -138,12 +153,18 @@ def read_signature(fn: Callable[..., Any], *, owner: str) -> FunctionSignature:
     config_class: Any = None
     resources: dict[str, str] = {}
     inputs: list[InputDef] = []
+    kwargs_param: str | None = None
     for index, param in enumerate(params):
         ann = param.annotation if param.annotation is not inspect.Parameter.empty else None
-        if param.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
+        if param.kind is inspect.Parameter.VAR_POSITIONAL:
             raise InvalidDefinitionError(
-                f"{owner}: parameter '*{param.name}' is not supported; declare each input by name."
+                f"{owner}: parameter '*{param.name}' is not supported: inputs are passed by "
+                "name, not by position. Declare each input as a parameter, or declare them in "
+                "ins={…} and collect them with a '**kwargs' parameter."
             )
+        if param.kind is inspect.Parameter.VAR_KEYWORD:
+            kwargs_param = param.name
+            continue
         if (index == 0 and param.name in CONTEXT_PARAM_NAMES and not is_config_class(ann)) or (
             is_context_annotation(ann)
         ):
@@ -169,7 +190,42 @@ def read_signature(fn: Callable[..., Any], *, owner: str) -> FunctionSignature:
         inputs=tuple(inputs),
         return_annotation=ret,
         is_generator=inspect.isgeneratorfunction(fn),
+        kwargs_param=kwargs_param,
+        parameter_names=tuple(p.name for p in params if p.name != kwargs_param),
     )
+
+
+def with_kwargs_inputs(
+    signature: FunctionSignature, names: Iterable[str], *, owner: str
+) -> FunctionSignature:
+    """`signature` with the inputs `names` that no parameter takes added as inputs passed
+    through its `**kwargs` parameter, in the order given.
+
+    A name that is a data parameter already is left alone. Without a `**kwargs` parameter an
+    extra name is an error, and so is a name taken by the context, config or a resource.
+    """
+    known = set(signature.input_names)
+    extra = [name for name in dict.fromkeys(names) if name not in known]
+    if not extra:
+        return signature
+    for name in extra:
+        if name == "context":
+            raise InvalidDefinitionError(
+                f"{owner}: ins names 'context', which is reserved for the execution "
+                "context. Give the input another name."
+            )
+        if name in signature.parameter_names:
+            raise InvalidDefinitionError(
+                f"{owner}: ins names '{name}', which is the function's context, "
+                "config or resource parameter, not a data input. Rename the input."
+            )
+        if signature.kwargs_param is None:
+            raise InvalidDefinitionError(
+                f"{owner}: ins names '{name}', which is not a parameter of the "
+                f"function. Add a parameter '{name}', or a '**kwargs' parameter to collect it."
+            )
+    added = tuple(InputDef(name=name, via_kwargs=True) for name in extra)
+    return dataclasses.replace(signature, inputs=(*signature.inputs, *added))
 
 
 def is_union_with_none(annotation: Any) -> bool:

@@ -211,6 +211,9 @@ def steps_for_assets(
     check_keys: frozenset[AssetCheckKey],
 ) -> tuple[list[StepSpec], NodeOutputs]:
     """The steps that materialize `asset_keys` and evaluate `check_keys`, in graph order."""
+    external = asset_keys & graph.external_keys
+    if external:
+        raise InvalidSelectionError(external_selection_message(external))
     producers: dict[AssetKey, FromStepOutput] = {}
     steps: list[StepSpec] = []
     node_outputs: NodeOutputs = {}
@@ -290,6 +293,17 @@ def steps_for_assets(
     return _gate_on_blocking_checks(steps, producers), node_outputs
 
 
+def external_selection_message(keys: frozenset[AssetKey]) -> str:
+    """Why a selection of external assets cannot run, and how to leave them out."""
+    names = sorted(k.to_user_string() for k in keys)
+    quoted = ", ".join(repr(n) for n in names)
+    return (
+        f"The selection includes external asset(s) {quoted}: nothing here materializes them "
+        "(they are declared with dg.AssetSpec, or only named in deps=). Leave them out, e.g. "
+        f"`selection - dg.AssetSelection.keys({quoted})` or `.downstream(include_self=False)`."
+    )
+
+
 def _checks_after_their_assets(
     asset_steps: list[StepSpec], check_steps: list[StepSpec]
 ) -> list[StepSpec]:
@@ -331,7 +345,7 @@ def _selected_assets_defs(
     ordered: list[AssetsDefinition] = []
     seen: set[int] = set()
     for key in graph.toposorted_keys:
-        if key not in asset_keys or key in graph.external_keys:
+        if key not in asset_keys:
             continue
         assets_def = graph.producer[key]
         if id(assets_def) in seen:

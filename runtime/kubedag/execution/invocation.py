@@ -1,14 +1,14 @@
 """Calling an asset or op directly, as tests do: `my_asset(context, upstream_value)`.
 
 Positional arguments fill the function's parameters in order (after the context); keyword
-arguments fill them by name. Whatever is left is taken from the context: config from
+arguments fill them by name, and also the inputs declared in `ins=` that the function collects
+with `**kwargs`. Whatever is left is taken from the context: config from
 `build_asset_context(asset_config=…)` (validated against the `Config` class), resources from
 `build_asset_context(resources=…)` — also when the function itself takes no context. The function's return value comes back unchanged.
 """
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 from kubedag.errors import InvalidInvocationError
@@ -23,7 +23,10 @@ from kubedag.execution.context import (
 
 def invoke_directly(op_def: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     signature = op_def.signature
-    params = list(inspect.signature(op_def.compute_fn).parameters)
+    params = list(signature.parameter_names)
+    # Inputs that only `ins=` declares go into the function's **kwargs: by name only, and, as
+    # in the reference, only those given (no default filled in, none required).
+    kwargs_inputs = [i.name for i in op_def.input_defs if i.via_kwargs]
     remaining_args = list(args)
     call: dict[str, Any] = {}
     owner = f"'{op_def.name}'"
@@ -47,12 +50,19 @@ def invoke_directly(op_def: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) 
         raise InvalidInvocationError(
             f"{owner} takes {len(params)} argument(s) besides the context "
             f"({', '.join(params) or 'none'}) but was given {len(remaining_args)}."
+            + (
+                f" Pass {', '.join(f'{n}=…' for n in kwargs_inputs)} by name: the function "
+                "collects them with **kwargs."
+                if kwargs_inputs
+                else ""
+            )
         )
     call.update(zip(params, remaining_args, strict=False))
     for name, value in kwargs.items():
-        if name not in params:
+        if name not in params and name not in kwargs_inputs:
+            accepted = [*params, *kwargs_inputs]
             raise InvalidInvocationError(
-                f"{owner} has no parameter '{name}'; it takes: {', '.join(params)}."
+                f"{owner} has no parameter '{name}'; it takes: {', '.join(accepted) or 'nothing'}."
             )
         if name in call:
             raise InvalidInvocationError(f"{owner} got two values for parameter '{name}'.")
@@ -76,7 +86,7 @@ def invoke_directly(op_def: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) 
             )
     missing = []
     for input_def in op_def.input_defs:
-        if input_def.name not in call:
+        if input_def.name not in call and not input_def.via_kwargs:
             if input_def.has_default:
                 call[input_def.name] = input_def.default
             else:

@@ -35,15 +35,15 @@ def test_external_spec_colliding_with_computed_asset_is_rejected() -> None:
 
 
 @pytest.mark.parametrize("raise_on_error", [True, False])
-def test_unknown_dependency_names_the_key_and_the_fix(raise_on_error: bool) -> None:
-    @dg.asset(deps=["upstream_table"])
-    def downstream() -> None: ...
+def test_unknown_input_names_the_asset_the_input_and_the_fix(raise_on_error: bool) -> None:
+    @dg.asset(ins={"table": dg.AssetIn("upstream_table")})
+    def downstream(table: int) -> None: ...
 
     instance = dg.Instance.ephemeral()
     with pytest.raises(dg.UnknownDependencyError) as raised:
         dg.materialize([downstream], instance=instance, raise_on_error=raise_on_error)
     message = str(raised.value)
-    assert "'downstream' depends on 'upstream_table'" in message
+    assert "'downstream' loads input 'table' from asset 'upstream_table'" in message
     assert "dg.AssetSpec('upstream_table')" in message
     _no_runs_started(instance)
 
