@@ -67,9 +67,11 @@ STATUS_KEYS = (
     "sensors",
     "contentHash",
     "imageDigest",
+    "loadError",
     "observedGeneration",
     "conditions",
 )
+LOAD_ERROR_MAX_CHARS = 8192
 
 
 # -- what the status says -------------------------------------------------------------------------
@@ -122,9 +124,19 @@ def _status_from_code_server(body: dict[str, Any], url: str, now: datetime) -> d
         if state == "failed":
             error = health.get("error") or {}
             message = str(error.get("message") or "the code failed to load")
-            cls = error.get("cls_name")
-            text = f"The code failed to load: {cls + ': ' if cls else ''}{message}"
-            return ready_status(body, unavailable, "UserCodeError", text, now)
+            cls = str(error.get("cls_name") or "")
+            if cls and cls not in message.split(":", 1)[0]:
+                message = f"{cls}: {message}"
+            where = _innermost_frame(error)
+            if where and where[1] in message:
+                where = None
+            text = (
+                f"The code failed to load: {message}"
+                f"{f' ({where[0]})' if where else ''}; status.loadError holds the traceback"
+            )
+            return ready_status(
+                body, unavailable, "UserCodeError", text, now, loadError=load_error_text(error)
+            )
         if state != "loaded":
             text = f"The code server at {url} is still loading the code."
             return ready_status(body, unavailable, "CodeServerLoading", text, now)
@@ -145,8 +157,33 @@ def _status_from_code_server(body: dict[str, Any], url: str, now: datetime) -> d
         schedules=sorted(snapshot.schedule_names),
         sensors=sorted(snapshot.sensor_names),
         contentHash=snapshot.content_hash,
+        loadError=None,
     )
     return status
+
+
+def load_error_text(error: dict[str, Any]) -> str:
+    """The load error as a traceback (`Traceback …`, the frames, `Class: message`), then each
+    exception that caused it, the same way; the end (the root cause) is kept when it is longer
+    than `LOAD_ERROR_MAX_CHARS`."""
+    from kubedag.code_server.wire import error_info_from_json
+
+    text = "Traceback (most recent call last):\n" + error_info_from_json(error).to_string()
+    if len(text) > LOAD_ERROR_MAX_CHARS:
+        text = "…" + text[-(LOAD_ERROR_MAX_CHARS - 1) :]
+    return text
+
+
+def _innermost_frame(error: dict[str, Any]) -> tuple[str, str] | None:
+    """(`File "defs.py", line 3, in <module>`, `defs.py`): the innermost frame of the
+    exception that started it all (the last cause), when its stack is known."""
+    while isinstance(error.get("cause"), dict) and error["cause"]:
+        error = error["cause"]
+    for frame in reversed(error.get("stack") or []):
+        first = str(frame).strip().splitlines()[0] if str(frame).strip() else ""
+        if first.startswith('File "'):
+            return first, first.split('"')[1]
+    return None
 
 
 # -- the objects ----------------------------------------------------------------------------------

@@ -50,6 +50,7 @@ from kubedag_operator.resources import (
 )
 from kubedag_operator.run_requests import RunRequest, idempotency_key, run_request
 from kubedag_operator.run_status import (
+    WORKER_STATUSES,
     ActionKind,
     PodView,
     RunAction,
@@ -186,9 +187,14 @@ def observe(state: OperatorState, instance: Instance, run: Run) -> RunObservatio
         total=len(set().union(*steps.values())),
     )
     pod: PodView | None = None
-    name, namespace = run.tags.get(POD_NAME_TAG), run.tags.get(POD_NAMESPACE_TAG)
+    launcher = instance.run_launcher
+    recorded = (
+        launcher.recorded_pod(run)  # adopts a pod whose launch died before recording it
+        if isinstance(launcher, K8sRunLauncher) and run.status.value in WORKER_STATUSES
+        else None
+    )
+    name, namespace = recorded or (run.tags.get(POD_NAME_TAG), run.tags.get(POD_NAMESPACE_TAG))
     if name and namespace:
-        launcher = instance.run_launcher
         timeout = (
             launcher.settings.pending_timeout_seconds
             if isinstance(launcher, K8sRunLauncher)

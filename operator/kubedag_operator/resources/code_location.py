@@ -93,6 +93,9 @@ class CodeLocationStatus(StatusModel):
     image_digest: str | None = None
     """The digest of the image the code server runs (`sha256:…`); runs are launched with the
     image pinned to it, so they execute the code the server loaded."""
+    load_error: str | None = None
+    """When the code failed to import (`Ready=False`, reason UserCodeError): the exception and
+    the traceback of the user's code, innermost frame last (at most 8 KiB, the end kept)."""
     observed_generation: int | None = None
     """The `metadata.generation` this status describes."""
     conditions: Conditions | None = None

@@ -87,10 +87,84 @@ def _parse(expression: str) -> _Cron:
         sim = CronSim(fields, datetime(2000, 1, 1))
     except CronSimError as exc:
         raise ValueError(
-            f"cron_schedule {expression!r} is not a valid cron expression ({exc}); "
-            f"for example {_EXAMPLE}."
+            f"cron_schedule {expression!r} is not a valid cron expression: "
+            f"{_explain_cron_error(fields.split(), str(exc))} Write each field as *, a value, "
+            f"a list (0,30), a range (1-5) or a step (*/15); for example {_EXAMPLE}."
         ) from None
     return _Cron(fields=fields, every_hour=len(sim.hours) == 24)
+
+
+@dataclass(frozen=True)
+class _FieldRule:
+    """What one of the five fields accepts, for messages."""
+
+    name: str
+    low: int
+    high: int
+    names: tuple[str, ...] = ()  # JAN…DEC or SUN…SAT, numbered from `low`
+    note: str = ""
+
+
+_MONTH_NAMES = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+_DAY_NAMES = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
+_FIELD_RULES = (
+    _FieldRule("minute", 0, 59),
+    _FieldRule("hour", 0, 23),
+    _FieldRule("day-of-month", 1, 31, note=", or L for the last day"),
+    _FieldRule("month", 1, 12, _MONTH_NAMES),
+    _FieldRule(
+        "day-of-week",
+        0,
+        7,
+        _DAY_NAMES,
+        " (0 and 7 are Sunday)",
+    ),
+)
+
+
+def _explain_cron_error(fields: list[str], cronsim_message: str) -> str:
+    """Which field is wrong and why, from cronsim's terse "Bad minute"."""
+    index = next(
+        (i for i, rule in enumerate(_FIELD_RULES) if cronsim_message.endswith(rule.name)), None
+    )
+    if index is None:
+        return f"{cronsim_message}."
+    rule, text = _FIELD_RULES[index], fields[index]
+    allowed = f"{rule.low}-{rule.high}"
+    if rule.names:
+        allowed += f" or {rule.names[0]}-{rule.names[-1]}"
+    problem = _field_problem(rule, text)
+    return f"its {rule.name} field {text!r} {problem}; {rule.name} values are {allowed}{rule.note}."
+
+
+def _field_problem(rule: _FieldRule, text: str) -> str:
+    """What is wrong in one field's text; "is not valid" when nothing more precise is found."""
+    for item in text.split(","):
+        base, _, step = item.partition("/")
+        if "/" in item and not (step.isdigit() and int(step) > 0):
+            return f"has the step '/{step}'; a step is a whole number of 1 or more"
+        low_text, dash, high_text = base.partition("-")
+        values = []
+        for part in (low_text, high_text) if dash else (low_text,):
+            if part == "*" and not dash:
+                continue
+            value = _field_value(rule, part)
+            if value is None:
+                if part == text:
+                    return f"is not a {rule.name} value"
+                return f"has {part!r}, which is not a {rule.name} value"
+            if not rule.low <= value <= rule.high:
+                return "is out of range" if str(value) == text else f"has {value}, out of range"
+            values.append(value)
+        if dash and len(values) == 2 and values[0] > values[1]:
+            return f"has the range {base!r}, which runs backwards (write the smaller end first)"
+    return "is not valid"
+
+
+def _field_value(rule: _FieldRule, text: str) -> int | None:
+    if text.upper() in rule.names:
+        return rule.names.index(text.upper()) + rule.low
+    return int(text) if text.isdigit() else None
 
 
 def check_cron(expression: str) -> None:
@@ -114,14 +188,27 @@ def is_hourly_cron(expression: str) -> bool:
 
 @functools.lru_cache(maxsize=64)
 def zone(name: str) -> ZoneInfo:
-    """The time zone called `name`, raising `ValueError` with a fix when there is none."""
+    """The time zone called `name`, raising `ValueError` with a fix when there is none: the
+    closest IANA name when one is close (`Europe/Londn` → `Europe/London`, `utc` → `UTC`)."""
     try:
+        if not isinstance(name, str):
+            raise TypeError(name)
         return ZoneInfo(name)
-    except (ValueError, KeyError, OSError):
+    except (ValueError, KeyError, OSError, TypeError):
         raise ValueError(
-            f"timezone {name!r} is not an IANA time zone name; use one such as "
-            "'UTC', 'America/New_York' or 'Europe/Berlin'."
+            f"timezone {name!r} is not an IANA time zone name.{_closest_zone(name)} Use a name "
+            "of the IANA time zone database, such as 'UTC', 'America/New_York' or "
+            "'Europe/Berlin'."
         ) from None
+
+
+def _closest_zone(name: object) -> str:
+    """` Did you mean 'Europe/London'?`, or `""` when no IANA name is close to `name`."""
+    from zoneinfo import available_timezones
+
+    from kubedag.config.suggestions import did_you_mean
+
+    return did_you_mean(name, available_timezones())
 
 
 def _exists(wall: datetime, tz: ZoneInfo) -> bool:

@@ -44,6 +44,7 @@ from kubedag.automation.conditions import (
     gather_inputs,
     group_requests,
 )
+from kubedag.automation.evaluation_timeout import TimedEvaluations
 from kubedag.automation.schedules import (
     ScheduleEvaluationContext,
     ScheduleEvaluationError,
@@ -51,6 +52,7 @@ from kubedag.automation.schedules import (
     ticks_due_for,
 )
 from kubedag.automation.sensors import (
+    SensorEvaluation,
     SensorEvaluationContext,
     SensorEvaluationError,
     evaluate_sensor,
@@ -161,6 +163,18 @@ def _advance(instance: Instance, selector: str, **changes: Any) -> None:
 
 
 # -- ticks -------------------------------------------------------------------------------------
+def tick_left_for(latest: Tick | None, scheduled_execution_time: float | None) -> Tick | None:
+    """The latest tick, if a daemon that died left it for this evaluation to take over: still
+    STARTED (a sensor's, or a schedule's at this tick time: same tick, so its run keys come out
+    the same) or, for a schedule, this tick time's tick already finished (the daemon died before
+    saving the schedule's state; it is not evaluated again). None: open a new tick."""
+    if latest is None:
+        return None
+    if scheduled_execution_time is None:
+        return latest if latest.status is TickStatus.STARTED else None
+    return latest if latest.timestamp == scheduled_execution_time else None
+
+
 def _open_tick(
     instance: Instance,
     selector: str,
@@ -168,16 +182,16 @@ def _open_tick(
     timestamp: float,
     scheduled_execution_time: float | None = None,
 ) -> Tick:
-    """A STARTED tick for this evaluation: the one a crashed evaluation left (same tick, so
-    its run keys come out the same), or a new one."""
+    """The tick of this evaluation: the one a crashed daemon left (`tick_left_for`; it may be
+    finished already), or a new STARTED one."""
     latest = instance.get_ticks(selector, limit=1)
-    if latest and latest[0].status is TickStatus.STARTED:
-        left = latest[0]
-        if scheduled_execution_time is None or left.timestamp == timestamp:
-            return left
+    left = tick_left_for(latest[0] if latest else None, scheduled_execution_time)
+    if left is not None:
+        return left
+    if latest and latest[0].status is TickStatus.STARTED:  # a schedule's, at an earlier time
         _finish_tick(
             instance,
-            left,
+            latest[0],
             TickStatus.FAILURE,
             error=ErrorInfo("The evaluation of this tick was interrupted.", (), None),
         )
@@ -347,6 +361,8 @@ def _schedule_tick(
 ) -> Tick:
     stamp = tick_time.timestamp()
     tick = _open_tick(instance, selector, InstigatorType.SCHEDULE, stamp, stamp)
+    if tick.is_finished:
+        return tick  # finished by a daemon that died before saving the schedule's state
     context = ScheduleEvaluationContext(tick_time, instance, schedule.name)
     try:
         result = evaluate_schedule(schedule, context)
@@ -380,10 +396,53 @@ def _schedule_tick(
 
 
 # -- sensors -----------------------------------------------------------------------------------
+def unsaved_sensor_tick(state: InstigatorState, latest: Tick | None) -> Tick | None:
+    """The sensor's latest tick if it finished but never reached the sensor's state (the daemon
+    died in between): its cursor must be saved before the sensor is evaluated again, or the
+    same requests would be made (and, without run keys, run) twice. Ticks from before the
+    sensor was last started do not count."""
+    if latest is None or not latest.is_finished:
+        return None
+    if latest.timestamp < state.data.get("start_timestamp", 0.0):
+        return None
+    saved = state.last_tick_timestamp
+    return latest if saved is None or latest.timestamp > saved else None
+
+
+def sensor_progress(tick: Tick) -> dict[str, Any]:
+    """What a finished sensor tick saves on the sensor's state (`_advance`'s changes): the
+    cursor, the tick time, and in `data` when it completed and its last run key — or, when
+    the evaluation itself failed (no cursor recorded), only the tick time."""
+    if tick.status is TickStatus.FAILURE and tick.cursor is None and not tick.run_ids:
+        return {"last_tick_timestamp": tick.timestamp}
+    data: dict[str, Any] = {"last_tick_completion_time": tick.end_timestamp or time.time()}
+    if tick.run_keys:
+        data["last_run_key"] = tick.run_keys[-1]
+    return {"cursor": tick.cursor, "last_tick_timestamp": tick.timestamp, "data": data}
+
+
+def _evaluate(
+    sensor: SensorDefinition,
+    context: SensorEvaluationContext,
+    selector: str,
+    evaluations: TimedEvaluations | None,
+) -> SensorEvaluation:
+    if evaluations is None:
+        return evaluate_sensor(sensor, context)
+    return evaluations.call(
+        selector, f"sensor '{sensor.name}'", lambda: evaluate_sensor(sensor, context)
+    )
+
+
 def tick_sensor(
-    instance: Instance, location: CodeLocation, sensor: SensorDefinition, now: datetime
+    instance: Instance,
+    location: CodeLocation,
+    sensor: SensorDefinition,
+    now: datetime,
+    evaluations: TimedEvaluations | None = None,
 ) -> Tick | None:
-    """Evaluate one sensor if it is on and its interval has passed; None otherwise."""
+    """Evaluate one sensor if it is on and its interval has passed; None otherwise. With
+    `evaluations` (the daemon's), the evaluation has its time limit."""
     selector = selector_id(location.name, sensor.name)
     stamp = now.timestamp()
     state = _running_state(
@@ -392,6 +451,11 @@ def tick_sensor(
     if state is None or not sensor_is_due(
         state.last_tick_timestamp, sensor.minimum_interval_seconds, stamp
     ):
+        return None
+    latest = instance.get_ticks(selector, limit=1)
+    unsaved = unsaved_sensor_tick(state, latest[0] if latest else None)
+    if unsaved is not None:  # save it; the next evaluation starts from its cursor
+        _advance(instance, selector, **sensor_progress(unsaved))
         return None
     tick = _open_tick(instance, selector, InstigatorType.SENSOR, stamp)
     context = SensorEvaluationContext(
@@ -403,13 +467,13 @@ def tick_sensor(
         definitions=location.load(),
     )
     try:
-        evaluation = evaluate_sensor(sensor, context)
+        evaluation = _evaluate(sensor, context, selector, evaluations)
     except (SensorEvaluationError, KubedagError) as exc:
         if _is_storage_error(exc):
             raise
         _log.warning("sensor %s: evaluation failed: %s", selector, exc)
         finished = _finish_tick(instance, tick, TickStatus.FAILURE, error=_error(exc))
-        _advance(instance, selector, last_tick_timestamp=stamp)
+        _advance(instance, selector, **sensor_progress(finished))
         return finished
     for item in evaluation.dynamic_partitions_requests:
         if isinstance(item, AddDynamicPartitionsRequest):
@@ -458,10 +522,7 @@ def tick_sensor(
         skip_reason=skip,
         cursor=evaluation.cursor,
     )
-    progress: dict[str, Any] = {"last_tick_completion_time": time.time()}
-    if run_keys:
-        progress["last_run_key"] = run_keys[-1]
-    _advance(instance, selector, cursor=evaluation.cursor, last_tick_timestamp=stamp, data=progress)
+    _advance(instance, selector, **sensor_progress(finished))
     return finished
 
 
@@ -579,14 +640,18 @@ def run_schedules(
 
 
 def run_sensors(
-    instance: Instance, locations: Sequence[CodeLocation], now: datetime | None = None
+    instance: Instance,
+    locations: Sequence[CodeLocation],
+    now: datetime | None = None,
+    evaluations: TimedEvaluations | None = None,
 ) -> list[Tick]:
-    """One sensor iteration: every running sensor whose interval has passed."""
+    """One sensor iteration: every running sensor whose interval has passed (each evaluation
+    within `evaluations`' time limit, when given)."""
     moment = _now(now)
     ticks = _for_each(
         locations,
         lambda location: location.load().sensors,
-        lambda location, sensor: tick_sensor(instance, location, sensor, moment),
+        lambda location, sensor: tick_sensor(instance, location, sensor, moment, evaluations),
         "sensor",
     )
     return [tick for tick in ticks if tick is not None]

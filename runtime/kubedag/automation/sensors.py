@@ -47,6 +47,26 @@ class SensorEvaluationError(KubedagError):
     exception is `__cause__`."""
 
 
+def cursor_problem(cursor: object) -> str | None:
+    """Why `cursor` cannot be a sensor's cursor (None: it can). A cursor is stored as text in
+    every storage, so it must be a string that PostgreSQL can hold too: no NUL character, no
+    lone surrogate."""
+    if cursor is None:
+        return None
+    if not isinstance(cursor, str):
+        return f"a cursor is a string, got {type(cursor).__name__} {cursor!r:.80}"
+    if "\x00" in cursor:
+        return (
+            f"the cursor {cursor!r:.80} contains a NUL character (\\x00), which PostgreSQL "
+            "cannot store"
+        )
+    try:
+        cursor.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"the cursor {cursor!r:.80} is not valid text ({exc.reason} at {exc.start})"
+    return None
+
+
 class SensorEvaluationContext:
     """What a sensor function is given: its cursor, the instance, and what it did last."""
 
@@ -76,10 +96,11 @@ class SensorEvaluationContext:
 
     def update_cursor(self, cursor: str | None) -> None:
         """Move the cursor; it is saved when the evaluation completes (not in a preview)."""
-        if cursor is not None and not isinstance(cursor, str):
+        problem = cursor_problem(cursor)
+        if problem is not None:
             raise SensorEvaluationError(
-                f"sensor '{self.sensor_name}': update_cursor takes a string, got {cursor!r}; "
-                "serialize it (str(...) or json.dumps(...))."
+                f"sensor '{self.sensor_name}': update_cursor: {problem}; serialize it "
+                "(str(...), json.dumps(...) or base64)."
             )
         self._cursor = cursor
         self.cursor_updated = True
@@ -199,6 +220,12 @@ def _normalize(
                 raise SensorEvaluationError(
                     f"sensor '{sensor.name}': it called context.update_cursor() and returned "
                     "SensorResult(cursor=…); set the cursor one way only."
+                )
+            problem = cursor_problem(produced.cursor)
+            if problem is not None:  # checked now, before any of its runs is requested
+                raise SensorEvaluationError(
+                    f"sensor '{sensor.name}': SensorResult(cursor=…): {problem}; serialize it "
+                    "(str(...), json.dumps(...) or base64)."
                 )
             cursor = produced.cursor
         dynamic = list(produced.dynamic_partitions_requests or [])

@@ -19,6 +19,7 @@ from kubedag.cli.exit_codes import EXIT_OK, EXIT_RUN_FAILED
 from kubedag.cli.instance_cmd import local_instance
 from kubedag.cli.runs import parse_tag
 from kubedag.cli.summary import format_run_summary
+from kubedag.config.run_config import resolve_run_config
 from kubedag.definitions.job import JobDefinition
 from kubedag.runs.run import RunStatus
 from kubedag.runs.submission import code_location_for, create_run_for_job
@@ -66,15 +67,20 @@ def add_job_commands(commands: Any) -> None:
 
 
 def _job_and_config(args: argparse.Namespace) -> tuple[JobDefinition, dict[str, Any] | None]:
+    """The job and its run config, checked against each other before the instance is opened,
+    so a wrong config leaves no trace: no run record, not even a new database file."""
     from kubedag.cli.main import load_code_location, load_run_config
 
     defs = load_code_location(args)
     run_config = load_run_config(args.config) if args.config else None
-    return defs.get_job_def(args.job), run_config
+    job = defs.get_job_def(args.job)
+    resolve_run_config(job, run_config)
+    return job, run_config
 
 
-def _create_run(args: argparse.Namespace, instance: Any) -> Any:
-    job, run_config = _job_and_config(args)
+def _create_run(
+    args: argparse.Namespace, instance: Any, job: JobDefinition, run_config: dict[str, Any] | None
+) -> Any:
     location = code_location_for(
         python_file=args.python_file, module_name=args.module_name, attribute=args.attribute
     )
@@ -86,12 +92,13 @@ def _create_run(args: argparse.Namespace, instance: Any) -> Any:
         tags=dict(args.tag),
         partition_key=args.partition,
     )
-    return job, run
+    return run
 
 
 def run_job_launch(args: argparse.Namespace) -> int:
+    job, run_config = _job_and_config(args)
     with local_instance() as instance:
-        job, run = _create_run(args, instance)
+        run = _create_run(args, instance, job, run_config)
         submitted = instance.submit_run(run.run_id)
         where = (
             "queued; `kubedag daemon` launches it when the limits allow"
@@ -107,8 +114,9 @@ def run_job_execute(args: argparse.Namespace) -> int:
     from kubedag.cli.main import _progress_printer, data_location, terminal_stderr
     from kubedag.execution.run import execute_run
 
+    job, run_config = _job_and_config(args)
     with local_instance() as instance, terminal_stderr() as terminal:
-        job, run = _create_run(args, instance)
+        run = _create_run(args, instance, job, run_config)
         print(f"Executing job '{job.name}' (run {run.run_id}) ...", file=terminal)
         result = execute_run(
             job,

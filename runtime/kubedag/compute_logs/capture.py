@@ -116,6 +116,8 @@ class _Stream:
             try:
                 write_all(_sink_fd(self.sink), data)
             except OSError as exc:
+                if exc.filename is None and isinstance(self.sink, LazyFile):
+                    exc.filename = os.fspath(self.sink.path)  # the warning names the file
                 self.sink_error = exc
         if self.tee_error is None:
             try:

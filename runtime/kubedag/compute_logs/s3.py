@@ -15,6 +15,13 @@ it does for local logs. That download is also where a missing bucket or missing 
 reported, before the step's code runs. Failed uploads during or after the step are logged, not
 raised: the step's outcome does not depend on where its logs go, and the local file is kept.
 
+A storage that is briefly unreachable (a restart, a failover, a 503 or throttling answer) does
+not lose lines: the final upload of a step, and the download before it, are retried with
+back-off (from 0.1 s, doubling, at most `retry_max_delay_seconds` apart) for `retry_seconds`;
+the step's end waits for its logs meanwhile. Only then is the failure reported as above. A
+refusal that waiting does not cure (no such bucket, wrong credentials) is not retried. Partial
+uploads while the step runs are not retried either: the next one sends the whole file again.
+
 Credentials come from boto3's default chain (environment, shared files, web identity, instance
 role); they never pass through kubedag's configuration and never appear in its messages. boto3
 is imported on first use, so `import kubedag.compute_logs` stays cheap.
@@ -23,15 +30,17 @@ is imported on first use, so `import kubedag.compute_logs` stays cheap.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from kubedag.compute_logs.capture import FdCapture, write_all
 from kubedag.compute_logs.manager import (
@@ -47,6 +56,27 @@ from kubedag.compute_logs.manager import (
 )
 
 logger = logging.getLogger("kubedag.compute_logs")
+T = TypeVar("T")
+
+DEFAULT_RETRY_SECONDS = 30.0
+DEFAULT_RETRY_MAX_DELAY_SECONDS = 2.0
+_FIRST_RETRY_DELAY_SECONDS = 0.1
+# Answers that mean "try again later": the server is overloaded, restarting or throttling us.
+_TRANSIENT_CODES = frozenset(
+    {
+        "InternalError",
+        "ServiceUnavailable",
+        "SlowDown",
+        "Throttling",
+        "ThrottlingException",
+        "RequestTimeout",
+        "RequestTimeTooSkewed",
+        "500",
+        "502",
+        "503",
+        "504",
+    }
+)
 
 _DELETE_BATCH = 1000  # DeleteObjects takes at most 1000 keys
 _MISSING_OBJECT_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
@@ -103,6 +133,37 @@ class _PeriodicUploader:
                     warned = True
 
 
+def is_transient(exc: BaseException) -> bool:
+    """Whether waiting may cure `exc`: the storage cannot be reached or answers that it is
+    unavailable, as opposed to refusing the request (no bucket, wrong credentials)."""
+    from botocore.exceptions import (  # type: ignore[import-untyped]
+        ClientError,
+        HTTPClientError,
+    )
+    from botocore.exceptions import (
+        ConnectionError as BotoConnectionError,
+    )
+
+    # Connecting failed (refused, timed out) or the connection broke mid-request.
+    if isinstance(exc, BotoConnectionError | HTTPClientError):
+        return True
+    if isinstance(exc, ClientError):
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        return code in _TRANSIENT_CODES or (isinstance(status, int) and status >= 500)
+    return False
+
+
+def retry_delays(budget: float, max_delay: float) -> Iterator[float]:
+    """The waits between attempts that fit in `budget` seconds: 0.1 s, doubling, capped at
+    `max_delay`."""
+    delay, waited = _FIRST_RETRY_DELAY_SECONDS, 0.0
+    while waited + delay <= budget:
+        yield delay
+        waited += delay
+        delay = min(delay * 2, max_delay)
+
+
 class S3ComputeLogManager(ComputeLogManager):
     """Keeps compute logs as objects in `bucket` under `prefix`."""
 
@@ -115,10 +176,22 @@ class S3ComputeLogManager(ComputeLogManager):
         upload_interval: float | None = 5.0,
         skip_empty_files: bool = False,
         local_dir: str | None = None,
+        retry_seconds: float = DEFAULT_RETRY_SECONDS,
+        retry_max_delay_seconds: float = DEFAULT_RETRY_MAX_DELAY_SECONDS,
     ) -> None:
         if not bucket:
             raise ComputeLogStorageError(
                 "bucket of the S3 compute log manager is empty; set it to an existing bucket."
+            )
+        if retry_seconds < 0:
+            raise ComputeLogStorageError(
+                "retry_seconds of the S3 compute log manager must be a number of seconds >= 0 "
+                f"(0: no retries); got {retry_seconds!r}."
+            )
+        if retry_max_delay_seconds <= 0:
+            raise ComputeLogStorageError(
+                "retry_max_delay_seconds of the S3 compute log manager must be a number of "
+                f"seconds > 0; got {retry_max_delay_seconds!r}."
             )
         if upload_interval is not None and upload_interval <= 0:
             raise ComputeLogStorageError(
@@ -132,6 +205,8 @@ class S3ComputeLogManager(ComputeLogManager):
         self.upload_interval = upload_interval
         self.skip_empty_files = skip_empty_files
         self.local_dir = local_dir
+        self.retry_seconds = float(retry_seconds)
+        self.retry_max_delay_seconds = float(retry_max_delay_seconds)
         self._client_lock = threading.Lock()
         self._s3: Any = None
 
@@ -276,7 +351,9 @@ class S3ComputeLogManager(ComputeLogManager):
         from botocore.exceptions import ClientError  # type: ignore[import-untyped]
 
         try:
-            data = self._get_object(s3, log.key)
+            data = self._retrying(
+                lambda: self._get_object(s3, log.key), f"reading earlier logs at {log.key!r}"
+            )
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in _MISSING_OBJECT_CODES:
                 return
@@ -300,7 +377,7 @@ class S3ComputeLogManager(ComputeLogManager):
             if size == log.uploaded_size or (size == 0 and self.skip_empty_files):
                 continue
             try:
-                self._upload(s3, log)
+                self._retrying(functools.partial(self._upload, s3, log), f"uploading {log.key!r}")
             except Exception as exc:
                 all_uploaded = False
                 logger.warning(
@@ -312,6 +389,29 @@ class S3ComputeLogManager(ComputeLogManager):
                     log.path,
                 )
         return all_uploaded
+
+    def _retrying(self, action: Callable[[], T], what: str) -> T:
+        """`action()`, again after each transient failure while `retry_seconds` allow."""
+        delays = retry_delays(self.retry_seconds, self.retry_max_delay_seconds)
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return action()
+            except Exception as exc:
+                cause = exc.__cause__ if isinstance(exc, ComputeLogStorageError) else exc
+                delay = next(delays, None) if cause is not None and is_transient(cause) else None
+                if cause is None or delay is None:
+                    raise
+                logger.warning(
+                    "%s in %s failed (%s); retrying in %.2fs (attempt %d).",
+                    what[0].upper() + what[1:],
+                    self._where(),
+                    _first_line(cause),
+                    delay,
+                    attempt,
+                )
+            time.sleep(delay)  # back-off before the next attempt: waiting is the point
 
     def _upload(self, s3: Any, log: _LocalLog) -> None:
         # Read up to the current end: the tee may append while this runs, which the next upload
@@ -430,3 +530,8 @@ class S3ComputeLogManager(ComputeLogManager):
         except Exception as exc:
             raise self._storage_error(exc, f"list {prefix!r}") from exc
         return keys
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__

@@ -25,10 +25,17 @@ def validate_model(cls: type[BaseModel], value: Any, field: str) -> Any:
     try:
         return cls.model_validate(value)
     except ValidationError as exc:
-        raise InvalidConfigError(describe_validation_error(exc, field, cls.__name__)) from None
+        raise InvalidConfigError(describe_validation_error(exc, field, cls.__name__, cls)) from None
 
 
-def describe_validation_error(exc: ValidationError, field: str, model: str) -> str:
+def describe_validation_error(
+    exc: ValidationError, field: str, model: str, cls: type[BaseModel] | None = None
+) -> str:
+    """One line per bad field: its dotted path, what is wrong, the value given (unless it may
+    be a secret) and, for a misspelled field, the closest field of the model."""
+    from kubedag.config.run_config import shown_value
+    from kubedag.config.suggestions import did_you_mean
+
     lines = []
     for error in exc.errors():
         loc = ".".join(str(part) for part in error["loc"])
@@ -37,7 +44,40 @@ def describe_validation_error(exc: ValidationError, field: str, model: str) -> s
         if kind == "missing":
             lines.append(f"{where}: required by {model} but not given")
         elif kind == "extra_forbidden":
-            lines.append(f"{where}: not a field of {model}")
+            owner = _model_at(cls, error["loc"][:-1]) if cls is not None else None
+            known = sorted(owner.model_fields) if owner is not None else []
+            hint = did_you_mean(error["loc"][-1], known) if known else ""
+            fields = f" (its fields: {', '.join(known)})" if known else ""
+            lines.append(
+                f"{where}: not a field of {owner.__name__ if owner else model}{fields}.{hint}"
+            )
         else:
-            lines.append(f"{where}: {error['msg']}")
+            declared = _declared_type(cls, error["loc"]) if cls is not None else ""
+            got = shown_value(where, error.get("input"))
+            lines.append(f"{where}: {error['msg']}; got {got}{declared}")
     return "Invalid config:\n  " + "\n  ".join(lines)
+
+
+def _declared_type(cls: type[BaseModel], loc: tuple[int | str, ...]) -> str:
+    """` (Model.field is int)`: how the field is declared, or `""` when it cannot be found."""
+    if not loc:
+        return ""
+    owner, name = _model_at(cls, loc[:-1]), loc[-1]
+    if owner is None or not isinstance(name, str) or name not in owner.model_fields:
+        return ""
+    annotation = owner.model_fields[name].annotation
+    shown = getattr(annotation, "__name__", None) if isinstance(annotation, type) else None
+    return f" ({owner.__name__}.{name} is {shown or annotation})"
+
+
+def _model_at(cls: type[BaseModel], loc: tuple[int | str, ...]) -> type[BaseModel] | None:
+    """The nested model that the location `loc` (field names) points into, if it is one."""
+    current: Any = cls
+    for part in loc:
+        fields = getattr(current, "model_fields", None)
+        if not isinstance(part, str) or fields is None or part not in fields:
+            return None
+        current = fields[part].annotation
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return current
+    return None

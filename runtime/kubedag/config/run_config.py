@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from kubedag.config.suggestions import did_you_mean
 from kubedag.errors import InvalidConfigError
 
 TOP_LEVEL_KEYS = ("ops", "resources", "loggers", "execution")
@@ -103,8 +104,9 @@ def resolve_run_config(job: Any, run_config: Any) -> ResolvedRunConfig:
         if key not in TOP_LEVEL_KEYS:
             raise InvalidConfigError(
                 f"run_config.{key}: not a run config section; expected one of "
-                f"{', '.join(TOP_LEVEL_KEYS)}."
+                f"{', '.join(TOP_LEVEL_KEYS)}.{did_you_mean(key, TOP_LEVEL_KEYS)}"
             )
+    check_run_config_size(raw)
     op_config, input_values = _resolve_ops(job, _section(raw, "ops"))
     return ResolvedRunConfig(
         op_config=op_config,
@@ -116,6 +118,82 @@ def resolve_run_config(job: Any, run_config: Any) -> ResolvedRunConfig:
     )
 
 
+# -- size --------------------------------------------------------------------------------------
+MAX_RUN_CONFIG_BYTES = 1024 * 1024
+"""The largest run config a run may carry, as compact JSON. Every copy of the run record
+carries its config (each read of a run, each queue pass of the daemon, `kubedag runs show`), and
+in a cluster the same config travels in a `Run` object, which etcd caps at about 1.5 MB. Data
+larger than this belongs in files, object storage or assets, with only its address in config."""
+
+
+def json_size(value: Any) -> int:
+    """The bytes of `value` as compact UTF-8 JSON, the way a run record stores it (a `Config`
+    object counts as its fields; anything JSON cannot hold counts as its text)."""
+    import json
+
+    def plain(item: Any) -> Any:
+        if hasattr(item, "model_dump"):
+            return item.model_dump(mode="json")
+        return str(item)
+
+    try:
+        text = json.dumps(value, default=plain, separators=(",", ":"), ensure_ascii=False)
+    except (TypeError, ValueError):  # keys JSON cannot hold, a circular value: in-process only
+        text = repr(value)
+    return len(text.encode("utf-8"))
+
+
+def _largest_part(value: Any, path: str) -> tuple[str, int]:
+    """The dotted path of the part that makes a config big, followed down through mappings."""
+    size = json_size(value)
+    if hasattr(value, "model_dump"):
+        value = value.model_dump(mode="json")
+    if not isinstance(value, Mapping) or not value:
+        return path, size
+    key, child = max(value.items(), key=lambda item: json_size(item[1]))
+    return _largest_part(child, f"{path}.{key}" if path else str(key))
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1_000_000:.1f} MB"
+
+
+def check_run_config_size(raw: Mapping[str, Any], limit: int = MAX_RUN_CONFIG_BYTES) -> None:
+    """Refuse a run config above `limit` bytes of JSON before any run record exists, naming
+    the part that makes it big and where large data goes instead."""
+    size = json_size(raw)
+    if size <= limit:
+        return
+    part, part_size = _largest_part(raw, "")
+    raise InvalidConfigError(
+        f"run_config: {_megabytes(size)} ({size:,} bytes as JSON) is over the limit of "
+        f"{limit:,} bytes ({limit / 1024 / 1024:g} MiB); the largest part is {part} "
+        f"({_megabytes(part_size)}). Run config is stored in every run record, and a "
+        "Kubernetes Run object that carries it cannot exceed about 1.5 MB, so pass large data "
+        "by reference: write it to a file or object store and put its path or URL in config, "
+        "read it in a resource (dg.ConfigurableResource), or produce it as an upstream asset "
+        "that an I/O manager loads."
+    )
+
+
+# -- values in messages -------------------------------------------------------------------------
+_SECRET_WORDS = ("password", "secret", "token", "credential", "api_key")
+_SHOWN_LENGTH = 60
+
+
+def shown_value(field: str, value: Any) -> str:
+    """A wrong value as a message shows it: its type and a short repr, or its type alone when
+    the field's name says it may hold a secret or the value is long."""
+    kind = type(value).__name__
+    last = field.rsplit(".", 1)[-1].lower()
+    if any(word in last for word in _SECRET_WORDS):
+        return f"{kind} (value not shown)"
+    text = repr(value)
+    if len(text) > _SHOWN_LENGTH:
+        return f"{kind} of {len(text):,} characters"
+    return f"{kind} {text}"
+
+
 def _section(raw: Mapping[str, Any], name: str) -> dict[str, Any]:
     value = raw.get(name) or {}
     if not isinstance(value, Mapping):
@@ -123,6 +201,9 @@ def _section(raw: Mapping[str, Any], name: str) -> dict[str, Any]:
             f"run_config.{name}: must be a mapping; got {type(value).__name__}."
         )
     return dict(value)
+
+
+_OP_ENTRY_KEYS = ("config", "inputs", "ops", "outputs")
 
 
 def _field(path: tuple[str, ...]) -> str:
@@ -143,11 +224,12 @@ def _resolve_ops(
     def walk(prefix: tuple[str, ...], entries: Mapping[str, Any]) -> None:
         for name, entry in entries.items():
             path = (*prefix, name)
-            if name not in children.get(prefix, set()):
-                known = ", ".join(sorted(children.get(prefix, set()))) or "none"
+            here = children.get(prefix, set())
+            if name not in here:
+                known = ", ".join(sorted(here)) or "none"
                 raise InvalidConfigError(
-                    f"{_field(path)}: job '{job.name}' has no op or graph named '{name}' here. "
-                    f"Known: {known}."
+                    f"{_field(path)}: job '{job.name}' has no op or graph named '{name}' here."
+                    f"{did_you_mean(name, sorted(here))} Known: {known}."
                 )
             if not isinstance(entry, Mapping):
                 raise InvalidConfigError(
@@ -155,9 +237,10 @@ def _resolve_ops(
                     f"got {type(entry).__name__}."
                 )
             for key in entry:
-                if key not in ("config", "inputs", "ops", "outputs"):
+                if key not in _OP_ENTRY_KEYS:
                     raise InvalidConfigError(
                         f"{_field(path)}.{key}: unknown key; expected config, inputs or ops."
+                        + did_you_mean(key, _OP_ENTRY_KEYS)
                     )
             if "ops" in entry:
                 walk(path, entry["ops"])
@@ -171,9 +254,11 @@ def _resolve_ops(
         entry = given.get(path, {})
         op_config[path] = resolve_op_config(step.op, entry.get("config"), _field(path) + ".config")
         for name, value in (entry.get("inputs") or {}).items():
-            if name not in step.op.composition_input_names:
+            inputs = list(step.op.composition_input_names)
+            if name not in inputs:
                 raise InvalidConfigError(
                     f"{_field(path)}.inputs.{name}: op '{step.op.name}' has no input '{name}'."
+                    f"{did_you_mean(name, inputs)} Its inputs: {', '.join(inputs) or 'none'}."
                 )
             if isinstance(value, Mapping) and set(value) == {"value"}:
                 value = value["value"]
@@ -222,7 +307,7 @@ def _check_schema(schema: Any, value: Any, field: str) -> Any:
             raise InvalidConfigError(f"{field}: required ({schema.__name__}) but not given.")
         if not isinstance(value, schema):
             raise InvalidConfigError(
-                f"{field}: expected {schema.__name__}, got {type(value).__name__}."
+                f"{field}: expected {schema.__name__}, got {shown_value(field, value)}."
             )
         return value
     if isinstance(schema, Mapping):
@@ -233,6 +318,7 @@ def _check_schema(schema: Any, value: Any, field: str) -> Any:
             if key not in schema:
                 raise InvalidConfigError(
                     f"{field}.{key}: not in the op's config_schema ({', '.join(schema)})."
+                    + did_you_mean(key, schema)
                 )
         return {
             key: _check_schema(sub, value.get(key), f"{field}.{key}") for key, sub in schema.items()
@@ -246,8 +332,8 @@ def _resolve_resources(job: Any, resources: Mapping[str, Any]) -> dict[str, Any]
         if key not in job.resource_defs and key != "io_manager":
             known = ", ".join(sorted(job.resource_defs)) or "none"
             raise InvalidConfigError(
-                f"resources.{key}: no resource '{key}' is bound in job '{job.name}'. "
-                f"Bound resources: {known}."
+                f"resources.{key}: no resource '{key}' is bound in job '{job.name}'."
+                f"{did_you_mean(key, job.resource_defs)} Bound resources: {known}."
             )
         if not isinstance(entry, Mapping) or set(entry) - {"config"}:
             raise InvalidConfigError(f"resources.{key}: expected {{'config': {{…}}}}.")
@@ -296,11 +382,15 @@ def _resolve_loggers(loggers: Mapping[str, Any]) -> int:
         if name != "console":
             raise InvalidConfigError(
                 f"loggers.{name}: unknown logger; the built-in one is 'console'."
+                + did_you_mean(name, ["console"])
             )
         config = (entry or {}).get("config") or {}
         for key in config:
             if key not in ("log_level", "name"):
-                raise InvalidConfigError(f"loggers.console.config.{key}: unknown option.")
+                raise InvalidConfigError(
+                    f"loggers.console.config.{key}: unknown option; expected log_level or "
+                    f"name.{did_you_mean(key, ['log_level', 'name'])}"
+                )
         text = str(config.get("log_level", "INFO")).upper()
         if text not in LOG_LEVELS:
             raise InvalidConfigError(

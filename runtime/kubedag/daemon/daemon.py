@@ -16,7 +16,8 @@ changes are compare-and-set), and a restarted daemon simply carries on.
 
 With a workspace (`$KUBEDAG_HOME/workspace.yaml`, see `kubedag.automation.workspace`) the
 daemon also runs the scheduler, the sensor loop and the automation loop over the workspace's code
-locations (`kubedag.automation.instigators`); without one it runs no user code.
+locations (`kubedag.automation.instigators`); without one it runs no user code. Each sensor
+evaluation has a time limit (`kubedag.automation.evaluation_timeout`).
 
 Adding a loop: write `iteration(instance) -> object` and add a `DaemonLoop` in `default_loops`.
 """
@@ -24,6 +25,7 @@ Adding a loop: write `iteration(instance) -> object` and add a `DaemonLoop` in `
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -105,14 +107,21 @@ def default_loops(
 
 
 def automation_loops(locations: Sequence[CodeLocation]) -> list[DaemonLoop]:
-    """The scheduler, the sensor loop and the automation loop over `locations`."""
+    """The scheduler, the sensor loop and the automation loop over `locations`. Sensor
+    evaluations get the time limit of `KUBEDAG_SENSOR_EVALUATION_TIMEOUT_SECONDS`."""
+    from kubedag.automation.evaluation_timeout import TimedEvaluations, timeout_from_env
     from kubedag.automation.instigators import run_automation, run_schedules, run_sensors
 
+    evaluations = TimedEvaluations(timeout_from_env(os.environ))
     return [
         DaemonLoop(
             SCHEDULER_LOOP, SCHEDULER_INTERVAL_SECONDS, lambda inst: run_schedules(inst, locations)
         ),
-        DaemonLoop(SENSOR_LOOP, SENSOR_INTERVAL_SECONDS, lambda inst: run_sensors(inst, locations)),
+        DaemonLoop(
+            SENSOR_LOOP,
+            SENSOR_INTERVAL_SECONDS,
+            lambda inst: run_sensors(inst, locations, evaluations=evaluations),
+        ),
         DaemonLoop(
             AUTOMATION_LOOP,
             AUTOMATION_INTERVAL_SECONDS,

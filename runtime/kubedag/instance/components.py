@@ -179,8 +179,9 @@ def build_compute_log_manager(config: InstanceConfig, home: str) -> ComputeLogMa
     if part.form == "s3":
         from kubedag.compute_logs.s3 import S3ComputeLogManager
 
-        if "upload_interval" in settings:
-            settings["upload_interval"] = float(settings["upload_interval"])
+        for seconds in ("upload_interval", "retry_seconds", "retry_max_delay_seconds"):
+            if settings.get(seconds) is not None:
+                settings[seconds] = float(settings[seconds])
         return S3ComputeLogManager(**settings)
     from kubedag.compute_logs.local import LocalComputeLogManager
 

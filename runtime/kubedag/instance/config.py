@@ -25,7 +25,9 @@ the document keeps the reference, so an instance handed to another process (a ru
 the variable's name, never the secret.
 
 Parsing is pure: `parse_instance_config(document, source)` returns an `InstanceConfig` or raises
-`InstanceConfigError` naming the source (the file), the key path and what is expected.
+`InstanceConfigError` naming the source (the file), the key path and what is expected; a
+misspelled key or form, at any depth, also gets the closest valid name ("Did you mean
+'run_coordinator'?").
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from kubedag.config.suggestions import did_you_mean
 from kubedag.errors import InstanceConfigError
 
 STORAGE_PARTS = ("run_storage", "event_log_storage", "schedule_storage")
@@ -48,6 +51,7 @@ TOP_LEVEL_KEYS = (
     "run_monitoring",
 )
 PARTS = tuple(key for key in TOP_LEVEL_KEYS if key != "run_monitoring")
+_PLUGIN_KEYS = ("module", "class", "config")
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,8 @@ BUILT_IN_FORMS: dict[str, dict[str, dict[str, FieldSpec]]] = {
             "upload_interval": FieldSpec(_NUMBER),
             "skip_empty_files": FieldSpec(_BOOL),
             "local_dir": FieldSpec(_STR),
+            "retry_seconds": FieldSpec(_NUMBER),  # how long an unreachable store is retried
+            "retry_max_delay_seconds": FieldSpec(_NUMBER),  # longest wait between attempts
         },
         "noop": {},
     },
@@ -220,7 +226,11 @@ def _check_fields(
         spec = fields.get(key)
         if spec is None:
             known = ", ".join(sorted(fields)) or "no keys"
-            raise _error(source, f"{path}.{key}", f"unknown key; expected one of: {known}.")
+            raise _error(
+                source,
+                f"{path}.{key}",
+                f"unknown key; expected one of: {known}.{did_you_mean(key, fields)}",
+            )
         if _is_env_ref(item):
             continue
         accepted = spec.types
@@ -229,11 +239,24 @@ def _check_fields(
             isinstance(item, accepted) or (accepted == _INT and _is_int_text(item))
         ):
             continue
-        raise _error(source, f"{path}.{key}", f"expected {_type_names(accepted)}; got {item!r}.")
+        raise _error(
+            source, f"{path}.{key}", f"expected {_type_names(accepted)}; got {_shown(key, item)}."
+        )
     for key, spec in fields.items():
         if spec.required and key not in value:
             raise _error(source, f"{path}.{key}", "is required.")
     return dict(value)
+
+
+_SECRET_WORDS = ("password", "secret", "token", "credential")
+
+
+def _shown(key: Any, value: Any) -> str:
+    """How a wrong value appears in a message: as written, unless its key may hold a secret
+    (YAML reads `password: 123456` as an integer, and the message must not print it)."""
+    if any(word in str(key).lower() for word in _SECRET_WORDS):
+        return f"{_type_names((type(value),))} (value not shown; quote it to make it a string)"
+    return repr(value)
 
 
 def _is_int_text(value: Any) -> bool:
@@ -245,12 +268,13 @@ def _parse_part(source: str, part: str, value: Any) -> PartConfig:
     if not isinstance(value, dict) or not value:
         raise _error(source, part, _expected_forms(part, value))
     if "module" in value or "class" in value:
-        unknown = set(value) - {"module", "class", "config"}
+        unknown = sorted(set(value) - set(_PLUGIN_KEYS), key=str)
         if unknown:
             raise _error(
                 source,
-                f"{part}.{sorted(unknown)[0]}",
-                "unknown key in the plugin form; expected module, class and config.",
+                f"{part}.{unknown[0]}",
+                "unknown key in the plugin form; expected module, class and config."
+                + did_you_mean(unknown[0], _PLUGIN_KEYS),
             )
         for key in ("module", "class"):
             if not isinstance(value.get(key), str) or not value[key]:
@@ -267,7 +291,9 @@ def _parse_part(source: str, part: str, value: Any) -> PartConfig:
         config = _check_fields(source, part, value, {"base_dir": FieldSpec(_STR, required=True)})
         return PartConfig(part, config, form="local")
     if len(value) != 1 or next(iter(value)) not in forms:
-        raise _error(source, part, _expected_forms(part, value))
+        hints = (did_you_mean(key, [*forms, *_PLUGIN_KEYS]) for key in value)
+        hint = next((text for text in hints if text), "")
+        raise _error(source, part, _expected_forms(part, value) + hint)
     form, body = next(iter(value.items()))
     config = _check_fields(source, f"{part}.{form}", body, forms[form])
     if form == "postgres":
@@ -352,7 +378,20 @@ def _expected_forms(part: str, value: Any) -> str:
     forms = list(BUILT_IN_FORMS[part])
     shown = " or ".join(f"{{{name}: {{...}}}}" for name in forms)
     prefix = f"expected {shown}, or" if forms else "expected"
-    return f"{prefix} the plugin form {{module: ..., class: ..., config: {{...}}}}; got {value!r}."
+    return (
+        f"{prefix} the plugin form {{module: ..., class: ..., config: {{...}}}}; "
+        f"got {_outline(value)}."
+    )
+
+
+def _outline(value: Any) -> str:
+    """A part's value in a message: a mapping by its keys only, since the values under a
+    misspelled form (`postgress: {postgres_url: ...}`) may hold passwords."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{key}: ..." for key in value) + "}" if value else "{}"
+    if isinstance(value, str) and "://" in value:
+        return "a URL string"
+    return repr(value)
 
 
 def parse_instance_config(document: Any, source: str = "instance config") -> InstanceConfig:
@@ -367,7 +406,10 @@ def parse_instance_config(document: Any, source: str = "instance config") -> Ins
     for key in document:
         if key not in TOP_LEVEL_KEYS:
             raise _error(
-                source, str(key), f"unknown key; expected one of: {', '.join(TOP_LEVEL_KEYS)}."
+                source,
+                str(key),
+                f"unknown key; expected one of: {', '.join(TOP_LEVEL_KEYS)}."
+                + did_you_mean(key, TOP_LEVEL_KEYS),
             )
     given_parts = [p for p in STORAGE_PARTS if p in document]
     if "storage" in document and given_parts:

@@ -19,6 +19,12 @@ and `decide` says what to do:
 unfinished), or — when the launcher cannot tell — a heartbeat older than
 `heartbeat_timeout_seconds`. A run with neither a worker known to the launcher nor a heartbeat
 (executed in-process by `kubedag materialize`) is left alone, except for its maximum runtime.
+The reason names the worker (its pid and host, or its pod) as the run's tags record it.
+
+Before a run whose worker is gone is failed, resumed or marked canceled, the launcher is asked to
+stop what is left of that worker (`RunLauncher.terminate`): a worker SIGKILLed in the middle of a
+step may leave the step's own process running, which would otherwise finish the step behind the
+run's back — or, once the run is resumed, at the same time as the new worker.
 
 `decide` is pure; `monitor_runs` observes, re-reads each run before acting (it may have moved
 on meanwhile), and acts through `kubedag.runs.lifecycle`, whose compare-and-set keeps a monitor
@@ -37,8 +43,9 @@ from typing import TYPE_CHECKING, Any
 from kubedag.execution.events import EventType
 from kubedag.runs import lifecycle
 from kubedag.runs.launchers.base import WorkerHealth, WorkerStatus
+from kubedag.runs.launchers.kubernetes import POD_NAME_TAG, POD_NAMESPACE_TAG
 from kubedag.runs.run import RunStatus
-from kubedag.runs.tags import MAX_RUNTIME_TAG, worker_heartbeat_key
+from kubedag.runs.tags import MAX_RUNTIME_TAG, WORKER_HOST_TAG, WORKER_PID_TAG, worker_heartbeat_key
 from kubedag.storage.records import RunRecord, RunsFilter
 
 if TYPE_CHECKING:
@@ -101,6 +108,7 @@ class MonitorActionKind(Enum):
 class MonitorAction:
     kind: MonitorActionKind
     reason: str = ""
+    stop_worker: bool = False  # ask the launcher to stop what is left of the worker first
 
 
 NOTHING = MonitorAction(MonitorActionKind.NONE)
@@ -119,6 +127,19 @@ class RunObservation:
     max_runtime: float | None = None  # its kubedag/max_runtime tag
     resume_attempts: int = 0
     can_resume: bool = False  # the launcher can resume runs
+    worker: str | None = None  # which worker, as the run's tags say (`describe_worker`)
+
+
+def describe_worker(tags: Mapping[str, str]) -> str | None:
+    """The worker as the launcher recorded it on the run: `pid 812 on host-a`, `pod
+    data/kubedag-run-…`; None when nothing is recorded."""
+    pod, namespace = tags.get(POD_NAME_TAG), tags.get(POD_NAMESPACE_TAG)
+    if pod:
+        return f"pod {namespace}/{pod}" if namespace else f"pod {pod}"
+    pid, host = tags.get(WORKER_PID_TAG), tags.get(WORKER_HOST_TAG)
+    if pid:
+        return f"pid {pid} on {host}" if host else f"pid {pid}"
+    return None
 
 
 def worker_gone(observation: RunObservation, settings: RunMonitoringSettings) -> str | None:
@@ -129,8 +150,9 @@ def worker_gone(observation: RunObservation, settings: RunMonitoringSettings) ->
     if health.status is WorkerStatus.UNKNOWN and observation.heartbeat is not None:
         silent = observation.now - observation.heartbeat
         if silent > settings.heartbeat_timeout_seconds:
+            which = f" ({observation.worker})" if observation.worker else ""
             return (
-                f"its worker sent no heartbeat for {silent:.0f}s "
+                f"its worker{which} sent no heartbeat for {silent:.0f}s "
                 f"(heartbeat_timeout_seconds is {settings.heartbeat_timeout_seconds:g})"
             )
     return None
@@ -142,7 +164,7 @@ def decide(observation: RunObservation, settings: RunMonitoringSettings) -> Moni
     waited = observation.now - observation.status_since
     if observation.status is _S.STARTING:
         if gone:
-            return MonitorAction(MonitorActionKind.FAIL, f"Run failed to start: {gone}.")
+            return MonitorAction(MonitorActionKind.FAIL, f"Run failed to start: {gone}.", True)
         timeout = settings.start_timeout_seconds
         if timeout > 0 and waited > timeout:
             return MonitorAction(
@@ -155,9 +177,9 @@ def decide(observation: RunObservation, settings: RunMonitoringSettings) -> Moni
         if gone:
             attempts, allowed = observation.resume_attempts, settings.max_resume_run_attempts
             if observation.can_resume and attempts < allowed:
-                return MonitorAction(MonitorActionKind.RESUME, gone)
+                return MonitorAction(MonitorActionKind.RESUME, gone, True)
             tried = f" after {attempts} resume attempts" if allowed > 0 else ""
-            return MonitorAction(MonitorActionKind.FAIL, f"Run failed{tried}: {gone}.")
+            return MonitorAction(MonitorActionKind.FAIL, f"Run failed{tried}: {gone}.", True)
         limit = observation.max_runtime
         if limit is not None and observation.start_time is not None:
             running = observation.now - observation.start_time
@@ -170,13 +192,14 @@ def decide(observation: RunObservation, settings: RunMonitoringSettings) -> Moni
         return NOTHING
     if observation.status is _S.CANCELING:
         if gone:
-            return MonitorAction(MonitorActionKind.MARK_CANCELED, f"Run canceled: {gone}.")
+            return MonitorAction(MonitorActionKind.MARK_CANCELED, f"Run canceled: {gone}.", True)
         timeout = settings.cancel_timeout_seconds
         if timeout > 0 and waited > timeout:
             return MonitorAction(
                 MonitorActionKind.MARK_CANCELED,
                 f"Run canceled: it was CANCELING for {waited:.0f}s, longer than "
                 f"cancel_timeout_seconds ({timeout:g}); its worker was asked to stop again.",
+                True,
             )
     return NOTHING
 
@@ -226,6 +249,7 @@ def observe(
         max_runtime=parse_max_runtime(run.tags.get(MAX_RUNTIME_TAG)),
         resume_attempts=lifecycle.resume_attempts(run),
         can_resume=launcher.supports_resume_run,
+        worker=describe_worker(run.tags),
     )
 
 
@@ -266,19 +290,25 @@ def _act(instance: Instance, record: RunRecord, action: MonitorAction) -> bool:
         return False  # it moved on while we looked; judge it afresh next time
     _log.info("Run %s (%s): %s %s", run_id, status.value, action.kind.value, action.reason)
     kind = action.kind
+    if kind is MonitorActionKind.TERMINATE:
+        return lifecycle.terminate_run(instance, run_id, action.reason)
+    if action.stop_worker:
+        _stop_worker(instance, run_id)  # before a new worker, or a final status, takes over
     if kind is MonitorActionKind.RESUME:
         lifecycle.resume_run(instance, run_id, action.reason)
         return True
-    if kind is MonitorActionKind.TERMINATE:
-        return lifecycle.terminate_run(instance, run_id, action.reason)
     if kind is MonitorActionKind.FAIL:
         ended = lifecycle.fail_run(instance, run_id, action.reason, from_statuses=(status,))
     else:
-        try:
-            instance.run_launcher.terminate(run_id)
-        except Exception:
-            _log.exception("Run %s: the launcher failed to stop the worker.", run_id)
         ended = lifecycle.mark_canceled(instance, run_id, action.reason)
     if ended is not None:  # a dead worker did not remove its heartbeat
         instance.run_storage.kvs_delete([worker_heartbeat_key(run_id)])
     return ended is not None
+
+
+def _stop_worker(instance: Instance, run_id: str) -> None:
+    """Ask the launcher to stop the run's worker and whatever it left running."""
+    try:
+        instance.run_launcher.terminate(run_id)
+    except Exception:
+        _log.exception("Run %s: the launcher failed to stop the worker.", run_id)

@@ -12,6 +12,7 @@ from kubedag.runs.monitoring import (
     RunMonitoringSettings,
     RunObservation,
     decide,
+    describe_worker,
     parse_max_runtime,
 )
 from kubedag.runs.run import RunStatus
@@ -105,3 +106,21 @@ def test_max_runtime_tags() -> None:
     assert parse_max_runtime(None) is None
     assert parse_max_runtime("soon") is None
     assert parse_max_runtime("0") is None
+
+
+def test_the_reason_names_the_worker_and_what_is_left_of_it_is_stopped_first() -> None:
+    assert describe_worker({"kubedag/worker_pid": "812", "kubedag/worker_host": "a"}) == (
+        "pid 812 on a"
+    )
+    pod = {"kubedag/pod_name": "kubedag-run-1", "kubedag/pod_namespace": "data"}
+    assert describe_worker(pod) == "pod data/kubedag-run-1"
+    assert describe_worker({}) is None
+    silent = decide(seen(S.STARTED, UNKNOWN, heartbeat=985.0, worker="pid 812 on a"), SETTINGS)
+    assert "its worker (pid 812 on a) sent no heartbeat for 25s" in silent.reason
+    dead = WorkerHealth(WorkerStatus.FAILED, "pid 7 exited with code -9")
+    for status, kind in ((S.STARTING, K.FAIL), (S.STARTED, K.FAIL), (S.CANCELING, K.MARK_CANCELED)):
+        action = decide(seen(status, dead), SETTINGS)
+        assert action.kind is kind and action.stop_worker
+    assert decide(seen(S.STARTED, dead, can_resume=True), SETTINGS).stop_worker  # resumed
+    # A run past its max runtime is canceled through its (living) worker, not stopped first.
+    assert not decide(seen(S.STARTED, max_runtime=9.0), SETTINGS).stop_worker

@@ -18,7 +18,8 @@ launcher's worker, `kubedag run-worker RUN_ID`, with `restartPolicy: Never`:
   deletes the pod.
 
 The pod's name and namespace are recorded on the run (`kubedag/pod_name`,
-`kubedag/pod_namespace`). `check_run_worker_health` reads that pod and names what went wrong
+`kubedag/pod_namespace`); a pod created by a launch that died before recording it is found by
+its fixed name and adopted (`recorded_pod`). `check_run_worker_health` reads that pod and names what went wrong
 (`health_from_pod`, a pure function): OOMKilled, an exit code, Evicted, image pull errors, a pod
 Unschedulable or Pending for longer than `pending_timeout_seconds`; NOT_FOUND when it is gone.
 `terminate` deletes the pod with a grace period: the worker gets SIGTERM, which it takes as a
@@ -53,6 +54,7 @@ from kubedag.runs.launchers.pod_overrides import (
     parse_pod_overrides,
 )
 from kubedag.runs.run import Run
+from kubedag.runs.tags import RESUME_ATTEMPTS_TAG
 
 POD_NAME_TAG = "kubedag/pod_name"
 POD_NAMESPACE_TAG = "kubedag/pod_namespace"
@@ -549,15 +551,38 @@ class K8sRunLauncher(RunLauncher):
                 raise
         self.instance.add_run_tags(run.run_id, {POD_NAME_TAG: name, POD_NAMESPACE_TAG: namespace})
 
+    def recorded_pod(self, run: Run) -> tuple[str, str] | None:
+        """The run's pod as (name, namespace): the one its tags record, unless the pod of its
+        current attempt exists and the tags do not name it yet. That happens when whoever
+        launched the pod died between creating it and tagging the run (an operator SIGKILLed
+        mid-launch); the pod is then adopted — recorded on the run — instead of being taken
+        for lost or launched a second time (its name is fixed per attempt)."""
+        try:
+            attempt = int(run.tags.get(RESUME_ATTEMPTS_TAG, "0"))
+        except ValueError:
+            attempt = 0
+        expected = pod_name(run.run_id, attempt or None)
+        name, namespace = run.tags.get(POD_NAME_TAG), run.tags.get(POD_NAMESPACE_TAG)
+        if name == expected and namespace:
+            return name, namespace
+        where = run.tags.get(OWNER_NAMESPACE_TAG) or self.namespace
+        if self._read_pod(where, expected) is not None:
+            self.instance.add_run_tags(
+                run.run_id, {POD_NAME_TAG: expected, POD_NAMESPACE_TAG: where}
+            )
+            return expected, where
+        return (name, namespace) if name and namespace else None
+
     # -- health ---------------------------------------------------------------------------------
     @property
     def supports_check_run_worker_health(self) -> bool:
         return True
 
     def check_run_worker_health(self, run: Run) -> WorkerHealth:
-        name, namespace = run.tags.get(POD_NAME_TAG), run.tags.get(POD_NAMESPACE_TAG)
-        if not name or not namespace:
+        recorded = self.recorded_pod(run)
+        if recorded is None:
             return WorkerHealth(WorkerStatus.UNKNOWN, "no pod is recorded on the run yet")
+        name, namespace = recorded
         pod = self._read_pod(namespace, name)
         return health_from_pod(
             pod, f"{namespace}/{name}", time.time(), self.settings.pending_timeout_seconds
@@ -572,9 +597,10 @@ class K8sRunLauncher(RunLauncher):
         run = self.instance.get_run_by_id(run_id)
         if run is None:
             return False
-        name, namespace = run.tags.get(POD_NAME_TAG), run.tags.get(POD_NAMESPACE_TAG)
-        if not name or not namespace:
+        recorded = self.recorded_pod(run)
+        if recorded is None:
             return False
+        name, namespace = recorded
         pod = self._read_pod(namespace, name)
         if pod is None or (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
             return False

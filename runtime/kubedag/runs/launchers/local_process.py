@@ -12,11 +12,14 @@ unrelated process is never mistaken for it (nor signalled).
 
 `terminate` sends SIGTERM, which the worker takes as a cancel (it ends the run CANCELED between
 steps); a worker still alive after `grace_period_seconds` is killed with its whole process group
-(step subprocesses included) and the run marked CANCELED.
+(step subprocesses included) and the run marked CANCELED. For a worker that is already dead
+(SIGKILLed, OOM-killed) `terminate` kills the step processes it left running in its process group,
+so they cannot finish a step behind the run's back (the run monitor asks for this).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -196,6 +199,8 @@ class LocalProcessRunLauncher(RunLauncher):
             return False
         pid, why = self._worker_pid(run)
         if pid is None or not is_run_worker(pid, run_id):
+            if pid is not None:
+                _kill_leftovers(pid, run_id)  # the step processes of a worker that died
             _log.info("Run %s: no worker to stop here (%s).", run_id, why or "it is not running")
             return False
         try:
@@ -239,6 +244,39 @@ class LocalProcessRunLauncher(RunLauncher):
 
     def dispose(self) -> None:
         self._disposed.set()
+
+
+def _kill_leftovers(pid: int, run_id: str) -> None:
+    """SIGKILL the process group that dead worker `pid` led, if processes of the run are still
+    in it (forked step processes keep the worker's command line). The group id stays taken while
+    the group has members, so finding one of the run's processes in it means it is the
+    worker's group, not a later one that reused the number."""
+    members = _process_group_members(pid)
+    if any(is_run_worker(member, run_id) for member in members):
+        _log.warning(
+            "Run %s: worker pid %d is gone; killing the %d processes it left running.",
+            run_id,
+            pid,
+            len(members),
+        )
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
+
+
+def _process_group_members(group: int) -> list[int]:
+    """The live processes of process group `group` (Linux: /proc; elsewhere none are found)."""
+    proc = Path("/proc")
+    members = []
+    for entry in proc.iterdir() if proc.is_dir() else ():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != "Z" and int(fields[2]) == group:  # state, ppid, pgrp
+            members.append(int(entry.name))
+    return members
 
 
 def _kill_process_group(pid: int) -> None:

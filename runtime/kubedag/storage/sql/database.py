@@ -23,8 +23,11 @@ is retried with back-off for `retry_seconds`; after that the operation fails wit
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import logging
 import os
+import tempfile
 import threading
 import time
 import weakref
@@ -155,12 +158,22 @@ class Database:
         """Run `work` in one write transaction (committed at the end, rolled back on error)."""
         return self._run(work, write=True)
 
-    def write_statement(self, work: Callable[[Connection], T]) -> T:
+    def write_statement(
+        self,
+        work: Callable[[Connection], T],
+        *,
+        retry: Callable[[Connection], T] | None = None,
+    ) -> T:
         """Run `work`, which sends exactly one statement, as its own transaction.
 
         On PostgreSQL the statement runs in autocommit, where it is a transaction by itself:
-        one round trip. SQLite writes the same way as `write`."""
-        return self._run(work, write=True, single_statement=True)
+        one round trip. SQLite writes the same way as `write`.
+
+        `retry`, when given, runs instead of `work` on every attempt after a failed one, in a
+        write transaction. A connection that dies after the server committed but before its
+        reply arrived looks exactly like one that died before: sending a non-idempotent
+        statement again would apply it twice, so `retry` first checks what is already there."""
+        return self._run(work, write=True, single_statement=True, retry_work=retry)
 
     def _run(
         self,
@@ -169,10 +182,15 @@ class Database:
         write: bool,
         single_statement: bool = False,
         retry_seconds: float | None = None,
+        retry_work: Callable[[Connection], T] | None = None,
     ) -> T:
         self.ensure_schema()
         return self._with_retries(
-            work, write=write, single_statement=single_statement, retry_seconds=retry_seconds
+            work,
+            write=write,
+            single_statement=single_statement,
+            retry_seconds=retry_seconds,
+            retry_work=retry_work,
         )
 
     def _with_retries(
@@ -182,6 +200,7 @@ class Database:
         write: bool,
         single_statement: bool = False,
         retry_seconds: float | None = None,
+        retry_work: Callable[[Connection], T] | None = None,
     ) -> T:
         budget = self.retry_seconds if retry_seconds is None else retry_seconds
         deadline = time.monotonic() + budget
@@ -190,6 +209,8 @@ class Database:
         autocommit = self.is_postgres and (single_statement or not write)
         while True:
             attempt += 1
+            if attempt == 2 and retry_work is not None:
+                work, autocommit = retry_work, False  # a transaction: it reads, then writes
             try:
                 if autocommit and self._spare is not None:
                     result = self._spare.try_run(work)
@@ -210,6 +231,9 @@ class Database:
                         return work(conn)
             except exc.DBAPIError as error:
                 if not self._is_transient(error):
+                    unusable = self._unusable_file(error)
+                    if unusable is not None:
+                        raise unusable from error
                     raise
                 if time.monotonic() + delay > deadline:
                     raise self.unavailable(error, attempt) from None
@@ -230,6 +254,25 @@ class Database:
             text = str(error.orig).lower()
             return isinstance(error, exc.OperationalError) and ("locked" in text or "busy" in text)
         return isinstance(error, exc.OperationalError | exc.InterfaceError)
+
+    def _unusable_file(self, error: exc.DBAPIError) -> StorageUnavailableError | None:
+        """A clear error for a SQLite file that cannot be written because of where it is (a
+        read-only or full file system), instead of SQLite's bare "disk I/O error"."""
+        if not self.is_sqlite or not isinstance(error, exc.OperationalError):
+            return None
+        path = self.url.database
+        if not path or path == ":memory:":
+            return None
+        folder = os.path.dirname(os.path.abspath(path))
+        reason = sqlite_file_problem(str(error.orig), _write_errno(folder))
+        if reason is None:
+            return None
+        return StorageUnavailableError(
+            f"Cannot write {self.description}: {reason.format(folder=folder)} "
+            f"(SQLite: {_first_line(error)}). Make {folder} writable again (remount its file "
+            "system read-write, free space), or point $KUBEDAG_HOME (or storage.sqlite.base_dir) "
+            "at a writable folder."
+        )
 
     def unavailable(self, error: BaseException, attempts: int = 1) -> StorageUnavailableError:
         tried = f" after {attempts} attempts" if attempts > 1 else ""
@@ -273,6 +316,37 @@ class Database:
         if self._spare is not None:
             self._spare.forget_after_fork()
         self.engine.dispose(close=False)
+
+
+def sqlite_file_problem(message: str, write_errno: int | None) -> str | None:
+    """Why SQLite could not write, in words that name the cause, or None when `message` is
+    not about the file. `write_errno`: what creating a file beside the database failed with
+    (None: it worked). `{folder}` in the answer stands for the database's folder."""
+    text = message.lower()
+    about_the_file = any(
+        sign in text for sign in ("disk i/o error", "readonly", "unable to open", "disk is full")
+    )
+    if not about_the_file:
+        return None
+    if write_errno == errno.EROFS:
+        return "the file system holding {folder} is read-only"
+    if write_errno == errno.ENOSPC or "disk is full" in text:
+        return "the disk holding {folder} is full"
+    if write_errno in (errno.EACCES, errno.EPERM) or "readonly" in text:
+        return "the database file or {folder} is read-only for this user"
+    return None
+
+
+def _write_errno(folder: str) -> int | None:
+    """Create and remove a file in `folder`: None if that works, else the error number."""
+    try:
+        handle, name = tempfile.mkstemp(prefix=".kubedag-write-check-", dir=folder)
+    except OSError as error:
+        return error.errno
+    os.close(handle)
+    with contextlib.suppress(OSError):
+        os.unlink(name)
+    return None
 
 
 def _first_line(error: BaseException) -> str:

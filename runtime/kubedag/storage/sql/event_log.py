@@ -3,7 +3,8 @@
 Writes come in batches (`store_events`), one transaction each, so a step's events cost one
 commit rather than one per event. On PostgreSQL a batch is one statement that also takes the
 lock keeping ids in commit order (see `postgres_event_insert`), so the storage id is a safe
-cursor on both databases.
+cursor on both databases; a retried batch whose first attempt committed unbeknownst to us is
+recognised there, not stored twice.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from kubedag.storage.records import (
 )
 from kubedag.storage.sql.database import Database
 from kubedag.storage.sql.dialect import insert_ignoring_duplicates, upsert
-from kubedag.storage.sql.postgres_event_insert import store_event_rows
+from kubedag.storage.sql.postgres_event_insert import store_event_rows, store_event_rows_once
 from kubedag.storage.sql.schema import asset_keys, dynamic_partitions, event_logs
 
 _IN_CHUNK = 500  # keys per IN (...) list: far below every driver's bound-parameter limit
@@ -150,7 +151,8 @@ class SqlEventLogStorage(EventLogStorage):
         rows = [_row_for(entry) for entry in entries]
         if self.database.is_postgres:
             return self.database.write_statement(
-                lambda conn: store_event_rows(conn, rows, _MATERIALIZATION)
+                lambda conn: store_event_rows(conn, rows, _MATERIALIZATION),
+                retry=lambda conn: store_event_rows_once(conn, rows, _MATERIALIZATION),
             )
 
         def insert(conn: Connection) -> list[int]:
