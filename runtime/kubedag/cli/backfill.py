@@ -28,7 +28,7 @@ from kubedag.storage.records import Backfill, BackfillStatus
 
 
 def add_backfill_commands(commands: Any) -> None:
-    from kubedag.cli.main import _add_code_location_arguments
+    from kubedag.cli.code_location_args import add_code_location_arguments
 
     backfill = commands.add_parser(
         "backfill",
@@ -37,7 +37,7 @@ def add_backfill_commands(commands: Any) -> None:
         "range with --from-range), submitted to the instance's run coordinator. The backfill "
         "id is the last line printed. `kubedag backfill list|show ID|cancel ID` follow it.",
     )
-    _add_code_location_arguments(backfill)
+    add_code_location_arguments(backfill)
     backfill._mutually_exclusive_groups[0].required = False  # `list` etc. need no code location
     target = backfill.add_mutually_exclusive_group()
     target.add_argument("--job", metavar="NAME", help="the partitioned job to backfill")
@@ -138,7 +138,7 @@ def _check_key(partitions_def: PartitionsDefinition, key: str, flag: str, store:
 
 # -- commands -------------------------------------------------------------------------------------
 def _target_job(args: argparse.Namespace) -> JobDefinition:
-    from kubedag.cli.main import load_code_location, selected_job
+    from kubedag.cli.code_location_args import load_code_location, selected_job
 
     if args.python_file is None and args.module_name is None:
         raise InvalidConfigError(
@@ -156,7 +156,7 @@ def _target_job(args: argparse.Namespace) -> JobDefinition:
 
 def run_backfill(args: argparse.Namespace) -> int:
     from kubedag.backfills.submission import create_backfill
-    from kubedag.cli.main import load_run_config
+    from kubedag.cli.code_location_args import load_run_config
     from kubedag.runs.submission import code_location_for
 
     job = _target_job(args)

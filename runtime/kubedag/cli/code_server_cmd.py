@@ -20,7 +20,7 @@ DEFAULT_PORT = 4000
 
 
 def add_code_server_commands(commands: Any) -> None:
-    from kubedag.cli.main import _add_code_location_arguments
+    from kubedag.cli.code_location_args import add_code_location_arguments
 
     parser = commands.add_parser(
         "code-server",
@@ -32,7 +32,7 @@ def add_code_server_commands(commands: Any) -> None:
             "KUBEDAG_INSTANCE_REF, else $KUBEDAG_HOME. Stops on SIGTERM (exit 0)."
         ),
     )
-    _add_code_location_arguments(parser)
+    add_code_location_arguments(parser)
     parser.add_argument(
         "--host", default="0.0.0.0", help="address to listen on (default 0.0.0.0: all)"
     )
@@ -58,7 +58,7 @@ class _Stop(BaseException):
 
 def run_code_server(args: argparse.Namespace) -> int:
     from kubedag.automation.workspace import location_name_for
-    from kubedag.cli.main import load_code_location
+    from kubedag.cli.code_location_args import load_code_location
     from kubedag.code_server.server import CodeHTTPServer, CodeServer
 
     name = args.location_name or location_name_for(args.python_file, args.module_name)

@@ -26,7 +26,7 @@ from kubedag.runs.submission import code_location_for, create_run_for_job
 
 
 def add_job_commands(commands: Any) -> None:
-    from kubedag.cli.main import _add_code_location_arguments
+    from kubedag.cli.code_location_args import add_code_location_arguments
 
     job = commands.add_parser(
         "job",
@@ -49,7 +49,7 @@ def add_job_commands(commands: Any) -> None:
         "finishes, and print a summary. Exits 1 if the run fails.",
     )
     for parser, handler in ((launch, run_job_launch), (execute, run_job_execute)):
-        _add_code_location_arguments(parser)
+        add_code_location_arguments(parser)
         parser.add_argument("--job", required=True, metavar="NAME", help="the job to run")
         parser.add_argument(
             "--tag",
@@ -69,7 +69,7 @@ def add_job_commands(commands: Any) -> None:
 def _job_and_config(args: argparse.Namespace) -> tuple[JobDefinition, dict[str, Any] | None]:
     """The job and its run config, checked against each other before the instance is opened,
     so a wrong config leaves no trace: no run record, not even a new database file."""
-    from kubedag.cli.main import load_code_location, load_run_config
+    from kubedag.cli.code_location_args import load_code_location, load_run_config
 
     defs = load_code_location(args)
     run_config = load_run_config(args.config) if args.config else None
@@ -111,7 +111,7 @@ def run_job_launch(args: argparse.Namespace) -> int:
 
 
 def run_job_execute(args: argparse.Namespace) -> int:
-    from kubedag.cli.main import _progress_printer, data_location, terminal_stderr
+    from kubedag.cli.terminal import data_location, progress_printer, terminal_stderr
     from kubedag.execution.run import execute_run
 
     job, run_config = _job_and_config(args)
@@ -122,7 +122,7 @@ def run_job_execute(args: argparse.Namespace) -> int:
             job,
             run,
             instance,
-            event_listener=_progress_printer(len(job.steps), terminal),
+            event_listener=progress_printer(len(job.steps), terminal),
         )
         summary = format_run_summary(
             instance.all_logs(run.run_id),

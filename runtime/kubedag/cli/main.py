@@ -32,13 +32,17 @@ import argparse
 import contextlib
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
-from typing import Any, TextIO
+from collections.abc import Callable, Sequence
 
 from kubedag import __version__
 from kubedag.cli.assets import add_assets_commands
 from kubedag.cli.backfill import add_backfill_commands
+from kubedag.cli.code_location_args import (
+    add_code_location_arguments,
+    load_code_location,
+    load_run_config,
+    selected_job,
+)
 from kubedag.cli.code_server_cmd import add_code_server_commands
 from kubedag.cli.exit_codes import EXIT_INTERRUPTED, EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE
 from kubedag.cli.instance_cmd import add_instance_commands, local_instance
@@ -49,19 +53,13 @@ from kubedag.cli.manifests_cmd import add_manifests_command
 from kubedag.cli.operator_cmd import add_operator_commands
 from kubedag.cli.runs import add_runs_commands
 from kubedag.cli.schedule_cmd import add_schedule_commands
-from kubedag.cli.summary import format_progress_line, format_run_summary
+from kubedag.cli.summary import format_run_summary
 from kubedag.cli.tables import hide_url_passwords
+from kubedag.cli.terminal import data_location, progress_printer, terminal_stderr
 from kubedag.cli.worker_cmd import add_worker_commands
-from kubedag.code_location.load import load_definitions
 from kubedag.config.run_config import resolve_run_config
-from kubedag.definitions.asset_key import AssetKey
-from kubedag.definitions.definitions import Definitions
-from kubedag.definitions.job import DEFAULT_IO_MANAGER_KEY, JobDefinition
-from kubedag.definitions.selection import AssetSelection
-from kubedag.errors import InvalidConfigError, InvalidDefinitionError, KubedagError
-from kubedag.execution.events import STEP_TERMINAL_EVENTS, EventLogEntry
+from kubedag.errors import InvalidConfigError, KubedagError
 from kubedag.execution.run import execute_job
-from kubedag.instance.instance import Instance
 
 __all__ = ["EXIT_INTERRUPTED", "EXIT_OK", "EXIT_RUN_FAILED", "EXIT_USAGE", "build_parser", "main"]
 
@@ -91,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
             "$KUBEDAG_HOME/storage. Exits 1 if the run fails."
         ),
     )
-    _add_code_location_arguments(materialize)
+    add_code_location_arguments(materialize)
     materialize.add_argument(
         "--select",
         nargs="+",
@@ -113,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="list assets, checks, jobs, schedules and sensors",
         description="List what a code location defines, without running anything.",
     )
-    _add_code_location_arguments(listing)
+    add_code_location_arguments(listing)
     listing.set_defaults(handler=run_list)
 
     add_job_commands(commands)
@@ -130,86 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_code_location_arguments(parser: argparse.ArgumentParser) -> None:
-    where = parser.add_mutually_exclusive_group(required=True)
-    where.add_argument(
-        "-f", "--python-file", metavar="FILE", help="Python file that defines dg.Definitions"
-    )
-    where.add_argument(
-        "-m",
-        "--module-name",
-        metavar="MODULE",
-        help="importable module that defines dg.Definitions (the current directory is on the path)",
-    )
-    parser.add_argument(
-        "-a",
-        "--attribute",
-        metavar="ATTRIBUTE",
-        help="name of the dg.Definitions object, when the module has several",
-    )
-
-
 # -- commands ----------------------------------------------------------------------------------
-def load_code_location(args: argparse.Namespace) -> Definitions:
-    if args.module_name is not None and os.getcwd() not in sys.path:
-        # As with `python -m`, modules in the current directory are importable.
-        sys.path.insert(0, os.getcwd())
-    return load_definitions(
-        python_file=args.python_file, module_name=args.module_name, attribute=args.attribute
-    )
-
-
-def load_run_config(path: str) -> dict[str, Any]:
-    """A run config file's contents; every problem is an `InvalidConfigError` naming the file."""
-    import yaml
-
-    try:
-        text = Path(path).read_text()
-    except OSError as exc:
-        raise InvalidConfigError(
-            f"Run config file '{path}' cannot be read: {exc.strerror or exc}."
-        ) from None
-    # libyaml when present: ~15x faster on a large file (10 MB: 0.4 s instead of 6.5 s).
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    try:
-        value = yaml.load(text, Loader=loader)
-    except yaml.YAMLError as exc:
-        detail = " ".join(str(exc).split())
-        raise InvalidConfigError(f"Run config file '{path}' is not valid YAML: {detail}.") from None
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise InvalidConfigError(
-            f"Run config file '{path}' must hold a mapping (ops:, resources:, loggers:, "
-            f"execution:); it holds a {type(value).__name__}."
-        )
-    return value
-
-
-def selected_job(defs: Definitions, select: Sequence[str] | None) -> JobDefinition:
-    """The code location's asset job, restricted to `select` (asset keys) when given."""
-    if not defs.asset_graph.materializable_keys:
-        raise InvalidDefinitionError(
-            "The code location defines no assets to materialize; add @dg.asset functions to "
-            "its dg.Definitions(assets=[...])."
-        )
-    job = defs.get_implicit_global_asset_job_def()
-    if not select:
-        return job
-    keys = [AssetKey.from_user_string(text) for text in select]
-    return job.with_asset_selection(AssetSelection.keys(*keys))
-
-
-def data_location(job: JobDefinition, instance: Instance) -> str:
-    if DEFAULT_IO_MANAGER_KEY in job.resource_defs:
-        manager = type(job.resource_defs[DEFAULT_IO_MANAGER_KEY]).__name__
-        return f"wherever the definitions' own io_manager ({manager}) puts it"
-    return (
-        f"{instance.storage_directory()} (one file per asset, written by the default "
-        "FilesystemIOManager)"
-    )
-
-
 def run_materialize(args: argparse.Namespace) -> int:
     defs = load_code_location(args)
     run_config = load_run_config(args.config) if args.config else None
@@ -236,7 +155,7 @@ def run_materialize(args: argparse.Namespace) -> int:
             partition_key=args.partition,
             raise_on_error=False,
             default_io_manager="filesystem",
-            event_listener=_progress_printer(len(job.steps), terminal),
+            event_listener=progress_printer(len(job.steps), terminal),
         )
         summary = format_run_summary(
             instance.all_logs(result.run_id),
@@ -245,40 +164,6 @@ def run_materialize(args: argparse.Namespace) -> int:
         )
     sys.stdout.write(summary)
     return EXIT_OK if result.success else EXIT_RUN_FAILED
-
-
-@contextlib.contextmanager
-def terminal_stderr() -> Iterator[TextIO]:
-    """A stream to what stderr is now, for live progress.
-
-    While a step runs, the compute log manager points descriptors 1 and 2 (and `sys.stderr`) at
-    the step's log, so printing progress to `sys.stderr` from inside a step would put the CLI's
-    progress lines into the user's step logs. A duplicate of descriptor 2, taken before any step
-    starts, still reaches the terminal and is not captured."""
-    sys.stderr.flush()
-    try:
-        stream = os.fdopen(os.dup(2), "w", buffering=1)
-    except OSError:  # no descriptor 2 (a detached process): progress goes nowhere
-        stream = open(os.devnull, "w")  # noqa: SIM115 - closed below
-    try:
-        yield stream
-    finally:
-        stream.close()
-
-
-def _progress_printer(total: int, stream: TextIO) -> Callable[[EventLogEntry], None]:
-    """Print each step to `stream` as it finishes, so a long run shows where it is."""
-    finished = 0
-
-    def show(entry: EventLogEntry) -> None:
-        nonlocal finished
-        if entry.event is not None and entry.event.event_type in STEP_TERMINAL_EVENTS:
-            finished += 1
-        line = format_progress_line(entry, finished, total)
-        if line is not None:
-            print(line, file=stream, flush=True)
-
-    return show
 
 
 def run_list(args: argparse.Namespace) -> int:

@@ -29,7 +29,7 @@ DEFAULT_CODE_DIRECTORY = "/app"
 
 
 def add_manifests_command(commands: Any) -> None:
-    from kubedag.cli.main import _add_code_location_arguments
+    from kubedag.cli.code_location_args import add_code_location_arguments
 
     parser = commands.add_parser(
         "manifests",
@@ -42,7 +42,7 @@ def add_manifests_command(commands: Any) -> None:
             "code gives the same bytes."
         ),
     )
-    _add_code_location_arguments(parser)
+    add_code_location_arguments(parser)
     parser.add_argument(
         "--code-location",
         required=True,
@@ -124,7 +124,7 @@ def check_with_operator_models(documents: list[dict[str, Any]]) -> None:
 
 
 def run_manifests(args: argparse.Namespace) -> int:
-    from kubedag.cli.main import load_code_location
+    from kubedag.cli.code_location_args import load_code_location
     from kubedag.manifests import build_manifests, render_manifests
 
     target = manifest_target(args)

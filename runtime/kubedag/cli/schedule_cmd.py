@@ -47,7 +47,7 @@ from kubedag.storage.records import InstigatorState, InstigatorStatus, Instigato
 
 
 def add_schedule_commands(commands: Any) -> None:
-    from kubedag.cli.main import _add_code_location_arguments
+    from kubedag.cli.code_location_args import add_code_location_arguments
 
     for kind in ("schedule", "sensor"):
         group = commands.add_parser(
@@ -69,7 +69,7 @@ def add_schedule_commands(commands: Any) -> None:
             ),
         }
         for action, parser in parsers.items():
-            _add_code_location_arguments(parser)
+            add_code_location_arguments(parser)
             parser.add_argument(
                 "--location-name",
                 metavar="NAME",
@@ -96,7 +96,7 @@ def add_schedule_commands(commands: Any) -> None:
 
 
 def _location(args: argparse.Namespace) -> tuple[str, Definitions]:
-    from kubedag.cli.main import load_code_location
+    from kubedag.cli.code_location_args import load_code_location
 
     defs = load_code_location(args)
     name = args.location_name or location_name_for(args.python_file, args.module_name)

@@ -33,8 +33,7 @@ def describe_validation_error(
 ) -> str:
     """One line per bad field: its dotted path, what is wrong, the value given (unless it may
     be a secret) and, for a misspelled field, the closest field of the model."""
-    from kubedag.config.run_config import shown_value
-    from kubedag.config.suggestions import did_you_mean
+    from kubedag.config.suggestions import did_you_mean, shown_value
 
     lines = []
     for error in exc.errors():

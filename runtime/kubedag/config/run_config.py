@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from kubedag.config.suggestions import did_you_mean
+from kubedag.config.suggestions import did_you_mean, shown_value
 from kubedag.errors import InvalidConfigError
 
 TOP_LEVEL_KEYS = ("ops", "resources", "loggers", "execution")
@@ -174,24 +174,6 @@ def check_run_config_size(raw: Mapping[str, Any], limit: int = MAX_RUN_CONFIG_BY
         "read it in a resource (dg.ConfigurableResource), or produce it as an upstream asset "
         "that an I/O manager loads."
     )
-
-
-# -- values in messages -------------------------------------------------------------------------
-_SECRET_WORDS = ("password", "secret", "token", "credential", "api_key")
-_SHOWN_LENGTH = 60
-
-
-def shown_value(field: str, value: Any) -> str:
-    """A wrong value as a message shows it: its type and a short repr, or its type alone when
-    the field's name says it may hold a secret or the value is long."""
-    kind = type(value).__name__
-    last = field.rsplit(".", 1)[-1].lower()
-    if any(word in last for word in _SECRET_WORDS):
-        return f"{kind} (value not shown)"
-    text = repr(value)
-    if len(text) > _SHOWN_LENGTH:
-        return f"{kind} of {len(text):,} characters"
-    return f"{kind} {text}"
 
 
 def _section(raw: Mapping[str, Any], name: str) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Suggestions for misspelled names ("did you mean ...?"), for error messages.
+"""Suggestions for misspelled names ("did you mean ...?"), and how a wrong value is shown, for
+error messages.
 
 A typo in a config key (`run_cordinator`), an op name or a time zone (`Europe/Londn`) should be
 answered with the name the user meant, not only with the list of every valid name. This module
@@ -9,6 +10,7 @@ zones) can use it.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 # difflib's similarity ratio a suggestion needs: 0.6 (its default) pairs `strage` with
 # `storage` and `Europe/Londn` with `Europe/London`, but not `Mars/Olympus` with anything.
@@ -39,3 +41,20 @@ def did_you_mean(word: object, known: Iterable[str]) -> str:
         return ""
     match = closest_name(word, known)
     return f" Did you mean '{match}'?" if match is not None and match != word else ""
+
+
+_SECRET_WORDS = ("password", "secret", "token", "credential", "api_key")
+_SHOWN_LENGTH = 60
+
+
+def shown_value(field: str, value: Any) -> str:
+    """A wrong value as a message shows it: its type and a short repr, or its type alone when
+    the field's name says it may hold a secret or the value is long."""
+    kind = type(value).__name__
+    last = field.rsplit(".", 1)[-1].lower()
+    if any(word in last for word in _SECRET_WORDS):
+        return f"{kind} (value not shown)"
+    text = repr(value)
+    if len(text) > _SHOWN_LENGTH:
+        return f"{kind} of {len(text):,} characters"
+    return f"{kind} {text}"

@@ -333,7 +333,7 @@ class Instance:
         from kubedag.storage.sql.migration import current_revision
 
         return {
-            database.description: database._with_retries(
+            database.description: database.with_retries(
                 current_revision, write=False, retry_seconds=retry_seconds
             )
             for database in self.databases

@@ -40,6 +40,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import NullPool
 
 from kubedag.errors import StorageUnavailableError
+from kubedag.storage.sql.migration import ensure_current_schema
 from kubedag.storage.sql.spare_connection import Busy, SpareConnection
 
 T = TypeVar("T")
@@ -185,7 +186,7 @@ class Database:
         retry_work: Callable[[Connection], T] | None = None,
     ) -> T:
         self.ensure_schema()
-        return self._with_retries(
+        return self.with_retries(
             work,
             write=write,
             single_statement=single_statement,
@@ -193,7 +194,7 @@ class Database:
             retry_work=retry_work,
         )
 
-    def _with_retries(
+    def with_retries(
         self,
         work: Callable[[Connection], T],
         *,
@@ -202,6 +203,8 @@ class Database:
         retry_seconds: float | None = None,
         retry_work: Callable[[Connection], T] | None = None,
     ) -> T:
+        """Run `work` on a connection, again with back-off while the database is unreachable
+        or busy, for `retry_seconds` (default: the database's own budget)."""
         budget = self.retry_seconds if retry_seconds is None else retry_seconds
         deadline = time.monotonic() + budget
         delay = 0.05
@@ -296,10 +299,12 @@ class Database:
         with self._schema_lock:
             if self._schema_checked:
                 return
-            from kubedag.storage.sql.migration import ensure_current_schema
-
             ensure_current_schema(self)
             self._schema_checked = True
+
+    def forget_schema_check(self) -> None:
+        """Check the schema again before the next use (after a migration changed it)."""
+        self._schema_checked = False
 
     def skip_schema_check(self) -> None:
         """Use the database whatever its schema (only `migrate` should want this)."""

@@ -13,17 +13,39 @@ test compares the migrated schema with the declared one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol, TypeVar
 
 from sqlalchemy import Column, Connection, MetaData, String, Table, select, text
 
 from kubedag.errors import SchemaVersionError
 from kubedag.storage.sql import schema
 
-if TYPE_CHECKING:
-    from kubedag.storage.sql.database import Database
+T = TypeVar("T")
+
+
+class Database(Protocol):
+    """What migrating needs of a `kubedag.storage.sql.database.Database`, which imports this
+    module to check its schema before first use (so this one does not import it back)."""
+
+    @property
+    def description(self) -> str: ...
+
+    @property
+    def retry_seconds(self) -> float: ...
+
+    def with_retries(
+        self,
+        work: Callable[[Connection], T],
+        *,
+        write: bool,
+        retry_seconds: float | None = None,
+    ) -> T: ...
+
+    def forget_schema_check(self) -> None: ...
+
 
 # Every revision in order; a test checks this against the alembic scripts in `migrations/`.
 REVISIONS: tuple[str, ...] = (
@@ -94,7 +116,7 @@ def ensure_current_schema(database: Database) -> None:
             return
         check_revision(revision, database.description)
 
-    database._with_retries(check, write=True, retry_seconds=min(database.retry_seconds, 2.0))
+    database.with_retries(check, write=True, retry_seconds=min(database.retry_seconds, 2.0))
 
 
 def check_revision(revision: str, description: str) -> None:
@@ -143,6 +165,6 @@ def upgrade(database: Database, revision: str = "head") -> MigrationResult:
         assert after is not None
         return MigrationResult(database.description, before, after)
 
-    result = database._with_retries(migrate, write=True)
-    database._schema_checked = False
+    result = database.with_retries(migrate, write=True)
+    database.forget_schema_check()
     return result

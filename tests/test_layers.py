@@ -1,0 +1,150 @@
+"""Every import of `runtime/kubedag` points down the layers of docs/architecture.md.
+
+The imports are read with `ast` — module-level, function-level and `TYPE_CHECKING` ones alike,
+since each ties the importer to what it imports — and each is ranked by the package it reaches.
+An import of a higher layer fails this test, unless it is one of `KNOWN_UPWARD`: the imports
+that still reach up, listed so they can only go away. Removing one makes its entry stale, which
+fails too until the entry is deleted, so the list shrinks to empty and cannot grow.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "runtime" / "kubedag"
+
+# Bottom first. Packages on one line share a layer and may import each other.
+LAYERS: tuple[tuple[str, ...], ...] = (
+    ("errors",),
+    ("config",),
+    ("definitions",),
+    ("resources", "code_location", "manifests"),
+    ("storage", "compute_logs"),
+    ("execution",),
+    ("runs",),
+    ("backfills",),
+    ("instance",),
+    ("automation",),
+    ("daemon", "code_server"),
+    ("cli",),
+    ("kubedag", "__main__"),  # the package's face: `import kubedag as dg`
+)
+RANK = {package: rank for rank, packages in enumerate(LAYERS) for package in packages}
+
+# importer module -> imported module, still reaching up a layer (to be removed, never added)
+KNOWN_UPWARD: frozenset[str] = frozenset(
+    {
+        "kubedag.cli.main -> kubedag",
+        "kubedag.code_server.snapshot -> kubedag",
+        "kubedag.definitions.job -> kubedag.execution.run",
+        "kubedag.definitions.op -> kubedag.execution.invocation",
+        "kubedag.definitions.partitions.ticks -> kubedag.automation.cron",
+        "kubedag.definitions.partitions.time_window -> kubedag.automation.cron",
+        "kubedag.definitions.schedules -> kubedag.automation.cron",
+        "kubedag.definitions.schedules -> kubedag.automation.schedules",
+        "kubedag.definitions.schedules -> kubedag.automation.sensors",
+        "kubedag.execution.context -> kubedag.instance.instance",
+        "kubedag.execution.context -> kubedag.runs.run",
+        "kubedag.execution.execute_job -> kubedag.runs.run",
+        "kubedag.execution.multiprocess.child -> kubedag.instance.instance",
+        "kubedag.execution.multiprocess.child -> kubedag.runs.code_pointer",
+        "kubedag.execution.reexecution -> kubedag.runs.run",
+        "kubedag.execution.result -> kubedag.runs.run",
+        "kubedag.execution.run -> kubedag.instance.instance",
+        "kubedag.execution.run -> kubedag.runs.run",
+        "kubedag.runs.coordinators -> kubedag.instance.instance",
+        "kubedag.runs.dequeuer -> kubedag.instance.instance",
+        "kubedag.runs.instance_plugin -> kubedag.instance.instance",
+        "kubedag.runs.launchers.base -> kubedag.instance.instance",
+        "kubedag.runs.launchers.kubernetes -> kubedag.instance.instance",
+        "kubedag.runs.launchers.local_process -> kubedag.instance.instance",
+        "kubedag.runs.lifecycle -> kubedag.instance.instance",
+        "kubedag.runs.monitoring -> kubedag.instance.instance",
+        "kubedag.runs.worker -> kubedag.instance.instance",
+        "kubedag.storage.base -> kubedag.execution.events",
+        "kubedag.storage.base -> kubedag.runs.run",
+        "kubedag.storage.base -> kubedag.runs.transitions",
+        "kubedag.storage.event_writer -> kubedag.execution.events",
+        "kubedag.storage.memory -> kubedag.execution.events",
+        "kubedag.storage.memory -> kubedag.runs.run",
+        "kubedag.storage.memory -> kubedag.runs.transitions",
+        "kubedag.storage.records -> kubedag.execution.events",
+        "kubedag.storage.records -> kubedag.runs.run",
+        "kubedag.storage.serialization -> kubedag.execution.events",
+        "kubedag.storage.serialization -> kubedag.runs.run",
+        "kubedag.storage.sql.event_log -> kubedag.execution.events",
+        "kubedag.storage.sql.runs -> kubedag.runs.run",
+        "kubedag.storage.sql.runs -> kubedag.runs.transitions",
+    }
+)
+
+
+def module_name(path: Path) -> str:
+    parts = ["kubedag", *path.relative_to(PACKAGE).with_suffix("").parts]
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def layer_of(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "kubedag"
+
+
+def imported_modules(path: Path, module: str) -> set[str]:
+    """Every `kubedag` module `path` imports, at any depth of its code."""
+    found: set[str] = set()
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.split(".")[0] == "kubedag")
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:  # relative: resolved against the importer's package
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                target = ".".join([*base, *([node.module] if node.module else [])])
+            else:
+                target = node.module or ""
+            if target.split(".")[0] == "kubedag":
+                found.add(target)
+    return found
+
+
+def upward_imports() -> set[str]:
+    upward = set()
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if "migrations" in path.relative_to(PACKAGE).parts:
+            continue  # alembic scripts, loaded by alembic only
+        module = module_name(path)
+        mine = layer_of(module)
+        assert mine in RANK, f"{path}: package {mine!r} has no layer in LAYERS; add it"
+        for target in imported_modules(path, module):
+            theirs = layer_of(target)
+            assert theirs in RANK, f"{module} imports {target}: no layer for {theirs!r}"
+            if RANK[theirs] > RANK[mine]:
+                upward.add(f"{module} -> {target}")
+    return upward
+
+
+def test_no_module_imports_a_higher_layer() -> None:
+    new = sorted(upward_imports() - KNOWN_UPWARD)
+    assert not new, (
+        "these imports reach up a layer (see LAYERS and docs/architecture.md): pass what is "
+        "needed in (a parameter, a protocol of the lower layer) instead:\n  " + "\n  ".join(new)
+    )
+
+
+def test_the_list_of_known_upward_imports_only_shrinks() -> None:
+    stale = sorted(KNOWN_UPWARD - upward_imports())
+    assert not stale, "gone, so delete them from KNOWN_UPWARD:\n  " + "\n  ".join(stale)
+
+
+def test_the_reader_sees_function_level_and_relative_imports(tmp_path: Path) -> None:
+    source = tmp_path / "kubedag" / "storage" / "thing.py"
+    source.parent.mkdir(parents=True)
+    source.write_text(
+        "from . import records\n"
+        "def f():\n"
+        "    from kubedag.instance.instance import Instance\n"
+        "    import kubedag.runs.run\n"
+    )
+    found = imported_modules(source, "kubedag.storage.thing")
+    assert found == {"kubedag.storage", "kubedag.instance.instance", "kubedag.runs.run"}
