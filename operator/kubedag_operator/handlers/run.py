@@ -155,7 +155,7 @@ def observe(state: OperatorState, instance: Instance, run: Run) -> RunObservatio
         K8sRunLauncher,
         health_from_pod,
     )
-    from kubedag.runs.lifecycle import resume_attempts
+    from kubedag.runs.tags import resume_attempts
 
     record = instance.get_run_record_by_id(run.run_id)
     if record is None:

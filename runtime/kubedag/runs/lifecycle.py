@@ -19,7 +19,7 @@ from kubedag.errors import RunLaunchError, RunNotFoundError, RunStatusTransition
 from kubedag.execution.events import ErrorInfo, Event, EventLogEntry, EventType, RunFailureData
 from kubedag.runs.launchers.base import LaunchRunContext, ResumeRunContext
 from kubedag.runs.run import Run, RunStatus
-from kubedag.runs.tags import RESUME_ATTEMPTS_TAG
+from kubedag.runs.tags import RESUME_ATTEMPTS_TAG, resume_attempts
 
 if TYPE_CHECKING:
     from kubedag.instance.instance import Instance
@@ -195,13 +195,6 @@ def terminate_run(instance: Instance, run_id: str, reason: str | None = None) ->
 
 
 # -- resuming -----------------------------------------------------------------------------------
-def resume_attempts(run: Run) -> int:
-    try:
-        return int(run.tags.get(RESUME_ATTEMPTS_TAG, "0"))
-    except ValueError:
-        return 0
-
-
 def resume_run(instance: Instance, run_id: str, reason: str = "its worker died") -> Run:
     """Start a new worker for a STARTED run whose worker is gone (the monitor decides when).
     The attempt is counted in the run's `kubedag/resume_attempts` tag."""

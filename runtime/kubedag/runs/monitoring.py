@@ -45,7 +45,13 @@ from kubedag.runs import lifecycle
 from kubedag.runs.launchers.base import WorkerHealth, WorkerStatus
 from kubedag.runs.launchers.kubernetes import POD_NAME_TAG, POD_NAMESPACE_TAG
 from kubedag.runs.run import RunStatus
-from kubedag.runs.tags import MAX_RUNTIME_TAG, WORKER_HOST_TAG, WORKER_PID_TAG, worker_heartbeat_key
+from kubedag.runs.tags import (
+    MAX_RUNTIME_TAG,
+    WORKER_HOST_TAG,
+    WORKER_PID_TAG,
+    resume_attempts,
+    worker_heartbeat_key,
+)
 from kubedag.storage.records import RunRecord, RunsFilter
 
 if TYPE_CHECKING:
@@ -247,7 +253,7 @@ def observe(
         start_time=record.start_time,
         heartbeat=heartbeat,
         max_runtime=parse_max_runtime(run.tags.get(MAX_RUNTIME_TAG)),
-        resume_attempts=lifecycle.resume_attempts(run),
+        resume_attempts=resume_attempts(run),
         can_resume=launcher.supports_resume_run,
         worker=describe_worker(run.tags),
     )

@@ -54,7 +54,7 @@ from kubedag.runs.launchers.pod_overrides import (
     parse_pod_overrides,
 )
 from kubedag.runs.run import Run
-from kubedag.runs.tags import RESUME_ATTEMPTS_TAG
+from kubedag.runs.tags import resume_attempts
 
 POD_NAME_TAG = "kubedag/pod_name"
 POD_NAMESPACE_TAG = "kubedag/pod_namespace"
@@ -557,11 +557,7 @@ class K8sRunLauncher(RunLauncher):
         launched the pod died between creating it and tagging the run (an operator SIGKILLed
         mid-launch); the pod is then adopted — recorded on the run — instead of being taken
         for lost or launched a second time (its name is fixed per attempt)."""
-        try:
-            attempt = int(run.tags.get(RESUME_ATTEMPTS_TAG, "0"))
-        except ValueError:
-            attempt = 0
-        expected = pod_name(run.run_id, attempt or None)
+        expected = pod_name(run.run_id, resume_attempts(run) or None)
         name, namespace = run.tags.get(POD_NAME_TAG), run.tags.get(POD_NAMESPACE_TAG)
         if name == expected and namespace:
             return name, namespace
