@@ -179,6 +179,20 @@ def _run_body(name: str, spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _settled(cluster: Cluster, name: str) -> dict[str, Any]:  # noqa: F811
+    """The Run's metadata once kopf's own writes (the finalizer, then the last-handled
+    annotation, in patches of their own that may land after our status) are in."""
+
+    def metadata() -> dict[str, Any] | None:
+        meta: dict[str, Any] = cluster.get("runs", name)["metadata"]
+        annotations = meta.get("annotations") or {}
+        handled = any(k.endswith("/last-handled-configuration") for k in annotations)
+        return meta if handled and meta.get("finalizers") else None
+
+    settled: dict[str, Any] = wait_for(metadata, DEADLINE_S, f"kopf's bookkeeping on {name}")
+    return settled
+
+
 BAD_RUNS = {
     "no-job-ref": ({"runConfig": {}}, "spec.jobRef", "jobRef"),
     "negative-limits": (
@@ -229,7 +243,7 @@ def test_bad_input_run_crs_with_missing_fields_unknown_job_or_negative_limits(
         "the unknown Job's condition",
     )
     assert "no-such-job" in unknown["message"] and "spec.jobRef.name" in unknown["message"]
-    versions = {name: cluster.get("runs", name)["metadata"]["resourceVersion"] for name in BAD_RUNS}
+    versions = {name: _settled(cluster, name)["resourceVersion"] for name in BAD_RUNS}
 
     cluster.run("fine", "quick")  # the operator carries on
     assert cluster.wait_phase("fine", ("Succeeded", "Failed"), DEADLINE_S)["phase"] == "Succeeded"
