@@ -5,8 +5,8 @@ InstantRunLauncher}`), like any launcher plugin; kubedag only."""
 
 from __future__ import annotations
 
+from kubedag.records.run import RunStatus
 from kubedag.runs.launchers.base import LaunchRunContext, RunLauncher
-from kubedag.runs.run import RunStatus
 
 
 class InstantRunLauncher(RunLauncher):

@@ -18,7 +18,9 @@ PACKAGE = Path(__file__).resolve().parents[1] / "runtime" / "kubedag"
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("errors",),
     ("config",),
+    ("clock",),  # cron, time zones, tick arithmetic: pure
     ("definitions",),
+    ("records",),  # Run, RunStatus, transitions, events: what storage keeps
     ("resources", "code_location", "manifests"),
     ("storage", "compute_logs"),
     ("execution",),
@@ -39,20 +41,11 @@ KNOWN_UPWARD: frozenset[str] = frozenset(
         "kubedag.code_server.snapshot -> kubedag",
         "kubedag.definitions.job -> kubedag.execution.run",
         "kubedag.definitions.op -> kubedag.execution.invocation",
-        "kubedag.definitions.partitions.ticks -> kubedag.automation.cron",
-        "kubedag.definitions.partitions.time_window -> kubedag.automation.cron",
-        "kubedag.definitions.schedules -> kubedag.automation.cron",
         "kubedag.definitions.schedules -> kubedag.automation.schedules",
         "kubedag.definitions.schedules -> kubedag.automation.sensors",
         "kubedag.execution.context -> kubedag.instance.instance",
-        "kubedag.execution.context -> kubedag.runs.run",
-        "kubedag.execution.execute_job -> kubedag.runs.run",
         "kubedag.execution.multiprocess.child -> kubedag.instance.instance",
-        "kubedag.execution.multiprocess.child -> kubedag.runs.code_pointer",
-        "kubedag.execution.reexecution -> kubedag.runs.run",
-        "kubedag.execution.result -> kubedag.runs.run",
         "kubedag.execution.run -> kubedag.instance.instance",
-        "kubedag.execution.run -> kubedag.runs.run",
         "kubedag.runs.coordinators -> kubedag.instance.instance",
         "kubedag.runs.dequeuer -> kubedag.instance.instance",
         "kubedag.runs.instance_plugin -> kubedag.instance.instance",
@@ -62,20 +55,6 @@ KNOWN_UPWARD: frozenset[str] = frozenset(
         "kubedag.runs.lifecycle -> kubedag.instance.instance",
         "kubedag.runs.monitoring -> kubedag.instance.instance",
         "kubedag.runs.worker -> kubedag.instance.instance",
-        "kubedag.storage.base -> kubedag.execution.events",
-        "kubedag.storage.base -> kubedag.runs.run",
-        "kubedag.storage.base -> kubedag.runs.transitions",
-        "kubedag.storage.event_writer -> kubedag.execution.events",
-        "kubedag.storage.memory -> kubedag.execution.events",
-        "kubedag.storage.memory -> kubedag.runs.run",
-        "kubedag.storage.memory -> kubedag.runs.transitions",
-        "kubedag.storage.records -> kubedag.execution.events",
-        "kubedag.storage.records -> kubedag.runs.run",
-        "kubedag.storage.serialization -> kubedag.execution.events",
-        "kubedag.storage.serialization -> kubedag.runs.run",
-        "kubedag.storage.sql.event_log -> kubedag.execution.events",
-        "kubedag.storage.sql.runs -> kubedag.runs.run",
-        "kubedag.storage.sql.runs -> kubedag.runs.transitions",
     }
 )
 
@@ -144,7 +123,7 @@ def test_the_reader_sees_function_level_and_relative_imports(tmp_path: Path) -> 
         "from . import records\n"
         "def f():\n"
         "    from kubedag.instance.instance import Instance\n"
-        "    import kubedag.runs.run\n"
+        "    import kubedag.records.run\n"
     )
     found = imported_modules(source, "kubedag.storage.thing")
-    assert found == {"kubedag.storage", "kubedag.instance.instance", "kubedag.runs.run"}
+    assert found == {"kubedag.storage", "kubedag.instance.instance", "kubedag.records.run"}

@@ -1,7 +1,7 @@
 """What a `Schedule` does now: which ticks get a Run, which are skipped, which Runs go.
 
 A tick is an instant of the schedule's cron expressions in its time zone, computed by kubedag's
-automation logic (`kubedag.automation.cron`, with its daylight-saving rules) so that the
+automation logic (`kubedag.clock.cron`, with its daylight-saving rules) so that the
 operator and the local daemon agree on every tick. The operator remembers the last tick it
 handled (its cursor) and, at each evaluation, asks `decide_ticks` what to do between that
 cursor and now:
@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from kubedag.automation.cron import check_cron, next_tick, zone
 from kubedag.automation.schedules import due_ticks
+from kubedag.clock.cron import check_cron, next_tick, zone
 
 ALLOW, FORBID, REPLACE = "Allow", "Forbid", "Replace"
 SUCCEEDED = "Succeeded"

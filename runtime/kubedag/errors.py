@@ -98,7 +98,7 @@ class SchemaVersionError(KubedagError):
 
 
 class RunStatusTransitionError(KubedagError):
-    """A run's status change is not in the transitions table (`kubedag.runs.transitions`): the
+    """A run's status change is not in the transitions table (`kubedag.records.transitions`): the
     message names both statuses and what the run may move to instead."""
 
     def __init__(self, message: str, *, current: object = None, requested: object = None) -> None:

@@ -11,9 +11,9 @@ import pytest
 
 import kubedag as dg
 from kubedag.cli import runs
-from kubedag.execution.events import Event, EventLogEntry, EventType
 from kubedag.instance.instance import Instance
-from kubedag.runs.run import RunStatus
+from kubedag.records.events import Event, EventLogEntry, EventType
+from kubedag.records.run import RunStatus
 from tests.cli.conftest import Completed
 
 Cli = Callable[..., Completed]

@@ -10,7 +10,7 @@ import kubedag as dg
 from kubedag.cli import summary
 from kubedag.cli.listing import format_definitions
 from kubedag.definitions.results import AssetCheckEvaluation, AssetMaterialization
-from kubedag.execution.events import (
+from kubedag.records.events import (
     ErrorInfo,
     Event,
     EventLogEntry,

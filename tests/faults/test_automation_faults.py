@@ -23,9 +23,9 @@ import pytest
 import sqlalchemy as sa
 
 import kubedag as dg
-from kubedag.automation.cron import cron_ticks
 from kubedag.automation.evaluation_timeout import TIMEOUT_ENV
 from kubedag.automation.instigators import TICK_TAG, set_running
+from kubedag.clock.cron import cron_ticks
 from kubedag.runs.tags import WORKER_PID_TAG
 from kubedag.storage.records import InstigatorType, Tick, TickStatus
 from tests.faults._lifecycle import Home, kubedag_home, lines, sigkill, storage_document

@@ -67,7 +67,7 @@ from kubedag_operator.state import OperatorState, operator_state
 
 if TYPE_CHECKING:
     from kubedag.instance.instance import Instance
-    from kubedag.runs.run import Run
+    from kubedag.records.run import Run
 
 
 CHECK_TIMEOUT_SECONDS = 10.0
@@ -148,7 +148,7 @@ def check_run_config(
 
 def observe(state: OperatorState, instance: Instance, run: Run) -> RunObservation:
     """One look at the run: its record, its events, its pod."""
-    from kubedag.execution.events import EventType
+    from kubedag.records.events import EventType
     from kubedag.runs.launchers.kubernetes import (
         POD_NAME_TAG,
         POD_NAMESPACE_TAG,
@@ -233,8 +233,8 @@ def act(
     observed: str,
     logger: Any,
 ) -> None:
+    from kubedag.records.run import RunStatus
     from kubedag.runs import lifecycle
-    from kubedag.runs.run import RunStatus
 
     meta = body["metadata"]
     kind = action.kind
@@ -271,8 +271,8 @@ def relaunch(instance: Instance, run_id: str) -> None:
     """Launch a STARTING run again (its pod name is fixed: a pod that exists is kept); a launch
     that fails now ends the run FAILURE, naming why (`start_run_worker` does)."""
     from kubedag.errors import RunLaunchError
+    from kubedag.records.run import RunStatus
     from kubedag.runs import lifecycle
-    from kubedag.runs.run import RunStatus
 
     run = instance.get_run_by_id(run_id)
     if run is None or run.status is not RunStatus.STARTING:

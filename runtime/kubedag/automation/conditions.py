@@ -41,8 +41,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from kubedag.automation.cron import previous_tick
 from kubedag.automation.schedules import latest_window_keys
+from kubedag.clock.cron import previous_tick
 from kubedag.definitions.asset_key import AssetKey
 from kubedag.definitions.automation_condition import AutomationCondition
 from kubedag.definitions.run_request import RunRequest
@@ -443,7 +443,7 @@ def gather_inputs(
     """Read what the evaluator needs for `nodes` from the instance: latest materializations of
     the automated assets and their parents (one query, plus one per partitioned asset), and the
     assets of unfinished runs."""
-    from kubedag.runs.run import RunStatus
+    from kubedag.records.run import RunStatus
     from kubedag.storage.records import RunsFilter
 
     by_key = {node.key: node for node in nodes}

@@ -68,8 +68,8 @@ from kubedag.definitions.schedules import (
     SensorDefinition,
 )
 from kubedag.errors import KubedagError, RunLaunchError, RunStatusTransitionError
-from kubedag.execution.events import ErrorInfo
-from kubedag.runs.run import Run, RunStatus
+from kubedag.records.events import ErrorInfo
+from kubedag.records.run import Run, RunStatus
 from kubedag.storage.records import (
     InstigatorState,
     InstigatorStatus,

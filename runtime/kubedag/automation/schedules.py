@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from kubedag.automation.cron import cron_ticks, previous_tick, zone
+from kubedag.clock.cron import cron_ticks, previous_tick, zone
 from kubedag.definitions.run_request import RunRequest, SkipReason
 from kubedag.definitions.schedules import ScheduleDefinition, time_window_dimension
 from kubedag.errors import InvalidDefinitionError, KubedagError

@@ -36,8 +36,8 @@ from kubedag.definitions.schedules import SensorDefinition
 from kubedag.errors import KubedagError
 
 if TYPE_CHECKING:
-    from kubedag.execution.events import EventLogEntry
     from kubedag.instance.instance import Instance
+    from kubedag.records.events import EventLogEntry
 
 SENSOR_NAME_TAG = "kubedag/sensor_name"
 
@@ -179,7 +179,7 @@ def _call(
 
 
 def _evaluate_asset_sensor(sensor: SensorDefinition, context: SensorEvaluationContext) -> Any:
-    from kubedag.execution.events import EventType
+    from kubedag.records.events import EventType
     from kubedag.storage.records import EventRecordsFilter
 
     after = int(context.cursor) if context.cursor else None

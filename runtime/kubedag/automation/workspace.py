@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kubedag.code_location.code_pointer import CodePointer
 from kubedag.errors import CodeLocationLoadError
-from kubedag.runs.code_pointer import CodePointer
 
 if TYPE_CHECKING:
     from kubedag.definitions.definitions import Definitions

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 
-from kubedag.runs.run import RunStatus
+from kubedag.records.run import RunStatus
 from kubedag.storage.records import BackfillStatus
 
 BACKFILL_TAG = "kubedag/backfill"  # on every run a backfill creates: the backfill's id

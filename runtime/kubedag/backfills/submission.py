@@ -22,7 +22,7 @@ from kubedag.definitions.job import JobDefinition
 from kubedag.definitions.partitions import PartitionKeyRange, TimeWindowPartitionsDefinition
 from kubedag.errors import InvalidConfigError, KubedagError
 from kubedag.execution.run import prepare_run, storable_run_config
-from kubedag.runs.run import Run, RunStatus
+from kubedag.records.run import Run, RunStatus
 from kubedag.runs.submission import create_run_for_job
 from kubedag.storage.records import Backfill, BackfillStatus
 

@@ -21,7 +21,7 @@ from kubedag.cli.runs import parse_tag
 from kubedag.cli.summary import format_run_summary
 from kubedag.config.run_config import resolve_run_config
 from kubedag.definitions.job import JobDefinition
-from kubedag.runs.run import RunStatus
+from kubedag.records.run import RunStatus
 from kubedag.runs.submission import code_location_for, create_run_for_job
 
 

@@ -26,8 +26,8 @@ from kubedag.cli.exit_codes import EXIT_OK, UsageError
 from kubedag.cli.instance_cmd import local_instance
 from kubedag.cli.runs import MIN_PREFIX, find_run_record
 from kubedag.compute_logs.manager import IoType
-from kubedag.execution.events import EventLogEntry, EventType
 from kubedag.instance.instance import Instance
+from kubedag.records.events import EventLogEntry, EventType
 
 POLL_INTERVAL_SECONDS = 0.2
 

@@ -33,9 +33,9 @@ from kubedag.cli.summary import (
 )
 from kubedag.cli.tables import format_json, format_local_time, format_table
 from kubedag.definitions.run_tags import PARTITION_TAG
-from kubedag.execution.events import EventLogEntry
 from kubedag.instance.instance import Instance
-from kubedag.runs.run import Run, RunStatus
+from kubedag.records.events import EventLogEntry
+from kubedag.records.run import Run, RunStatus
 from kubedag.storage.records import RunRecord, RunsFilter
 
 DEFAULT_LIMIT = 20
@@ -476,8 +476,8 @@ def run_runs_cancel(args: argparse.Namespace) -> int:
 
 
 def run_runs_reexecute(args: argparse.Namespace) -> int:
+    from kubedag.code_location.code_pointer import CodePointer
     from kubedag.execution.reexecution import reexecute_run
-    from kubedag.runs.code_pointer import CodePointer
     from kubedag.runs.submission import code_location_for
 
     with local_instance() as instance:

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from kubedag.definitions.results import AssetCheckEvaluation, AssetMaterialization
-from kubedag.execution.events import STEP_TERMINAL_EVENTS, ErrorInfo, EventLogEntry, EventType
 from kubedag.execution.log_manager import format_console_line
+from kubedag.records.events import STEP_TERMINAL_EVENTS, ErrorInfo, EventLogEntry, EventType
 
 MAX_METADATA_CHARS = 100
 MAX_ERROR_FRAMES = 8

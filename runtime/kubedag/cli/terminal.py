@@ -10,8 +10,8 @@ from typing import TextIO
 
 from kubedag.cli.summary import format_progress_line
 from kubedag.definitions.job import DEFAULT_IO_MANAGER_KEY, JobDefinition
-from kubedag.execution.events import STEP_TERMINAL_EVENTS, EventLogEntry
 from kubedag.instance.instance import Instance
+from kubedag.records.events import STEP_TERMINAL_EVENTS, EventLogEntry
 
 
 @contextlib.contextmanager

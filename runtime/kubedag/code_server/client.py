@@ -37,7 +37,7 @@ from kubedag.code_server.wire import (
     time_to_json,
 )
 from kubedag.errors import KubedagError
-from kubedag.execution.events import ErrorInfo
+from kubedag.records.events import ErrorInfo
 
 DEFAULT_TIMEOUT_SECONDS = 30.0
 

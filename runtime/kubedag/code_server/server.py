@@ -66,7 +66,7 @@ from kubedag.code_server.wire import (
     sensor_evaluation_to_json,
     time_to_json,
 )
-from kubedag.execution.events import ErrorInfo
+from kubedag.records.events import ErrorInfo
 
 if TYPE_CHECKING:
     from kubedag.definitions.definitions import Definitions

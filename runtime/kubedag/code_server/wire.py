@@ -30,7 +30,7 @@ from kubedag.definitions.run_request import (
     RunRequest,
 )
 from kubedag.errors import KubedagError
-from kubedag.execution.events import ErrorInfo
+from kubedag.records.events import ErrorInfo
 
 
 class BadRequest(KubedagError):

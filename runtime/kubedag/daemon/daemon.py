@@ -31,7 +31,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from kubedag.runs.run import new_run_id
+from kubedag.records.run import new_run_id
 from kubedag.storage.records import DaemonHeartbeat
 
 if TYPE_CHECKING:

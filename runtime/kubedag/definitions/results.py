@@ -3,7 +3,7 @@
 `Output`, `MaterializeResult` and `AssetCheckResult` are what a function gives back;
 `AssetMaterialization` and `AssetCheckEvaluation` are the facts recorded in the event log; like
 the events that carry them they are slotted frozen dataclasses, cheap to rebuild in bulk from the
-event log (see `kubedag.execution.events`).
+event log (see `kubedag.records.events`).
 """
 
 from __future__ import annotations

@@ -42,7 +42,7 @@ DEFAULT_SENSOR_INTERVAL_SECONDS = 30
 
 def check_cron(expression: str, owner: str) -> None:
     """Raise `InvalidDefinitionError` naming `owner` if `expression` is not a usable cron."""
-    from kubedag.automation.cron import check_cron as check_expression
+    from kubedag.clock.cron import check_cron as check_expression
 
     if not isinstance(expression, str):
         raise InvalidDefinitionError(
@@ -62,7 +62,7 @@ def check_cron(expression: str, owner: str) -> None:
 def check_timezone(timezone: str, owner: str, field_name: str = "execution_timezone") -> None:
     """Raise `InvalidDefinitionError` naming `owner` and the field if `timezone` is not an IANA
     time zone name."""
-    from kubedag.automation.cron import zone
+    from kubedag.clock.cron import zone
 
     try:
         zone(timezone)

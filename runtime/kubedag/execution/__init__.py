@@ -1,1 +1,2 @@
-"""Execution: plans, step contexts, executors, events and results."""
+"""Execution: plans, step contexts, executors and results (the events they emit are records:
+`kubedag.records.events`)."""

@@ -12,7 +12,7 @@ from typing import Any
 
 from kubedag.definitions.asset_key import AssetKey, to_asset_key
 from kubedag.execution.log_manager import RunLogWriter, StepLog
-from kubedag.runs.run import Run
+from kubedag.records.run import Run
 
 
 class StepExecutionContext:

@@ -24,7 +24,7 @@ from kubedag.execution.executor_selection import check_run_requirements
 from kubedag.execution.reexecution import ReexecutionOptions, reexecute_run, resolve_step_selection
 from kubedag.execution.result import ExecuteInProcessResult
 from kubedag.execution.run import execute_run, prepare_run, storable_run_config
-from kubedag.runs.run import Run
+from kubedag.records.run import Run
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,9 @@ from enum import Enum
 from typing import Any
 
 from kubedag.errors import InvalidConfigError
-from kubedag.execution.events import STEP_TERMINAL_EVENTS, Event, EventLogEntry, EventType
 from kubedag.execution.plan import ExecutionPlan, StepOutcomes
 from kubedag.execution.step_execution import execute_step, skipped_event
+from kubedag.records.events import STEP_TERMINAL_EVENTS, Event, EventLogEntry, EventType
 
 
 class RetryMode(Enum):

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from kubedag.execution.events import Event, EventLogEntry
+from kubedag.records.events import Event, EventLogEntry
 
 
 def _write_console(line: str) -> None:

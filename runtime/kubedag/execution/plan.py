@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 
 from kubedag.definitions.steps import StepSpec
 from kubedag.errors import InvalidSelectionError
-from kubedag.execution.events import EventType
+from kubedag.records.events import EventType
 
 
 class ExecutionPlan:

@@ -25,8 +25,8 @@ from typing import Any
 
 from kubedag.definitions.steps import FromMany, FromStepOutput
 from kubedag.errors import InvalidSelectionError, KubedagError, RunNotFoundError
-from kubedag.execution.events import EventType
-from kubedag.runs.run import Run, RunStatus
+from kubedag.records.events import EventType
+from kubedag.records.run import Run, RunStatus
 
 PARENT_RUN_ID_TAG = "kubedag/parent_run_id"
 ROOT_RUN_ID_TAG = "kubedag/root_run_id"

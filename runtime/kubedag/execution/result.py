@@ -8,8 +8,8 @@ from typing import Any
 
 from kubedag.definitions.asset_key import AssetKey, to_asset_key
 from kubedag.definitions.results import AssetCheckEvaluation, AssetMaterialization
-from kubedag.execution.events import Event, EventType
-from kubedag.runs.run import Run
+from kubedag.records.events import Event, EventType
+from kubedag.records.run import Run
 
 
 class ExecuteInProcessResult:

@@ -43,7 +43,6 @@ from kubedag.execution.context import (
     OpExecutionContext,
     StepExecutionContext,
 )
-from kubedag.execution.events import ErrorInfo, Event, EventLogEntry, EventType, RunFailureData
 from kubedag.execution.executor_selection import (
     ExecutorChoice,
     check_persistent_outputs,
@@ -54,6 +53,8 @@ from kubedag.execution.log_manager import RunLogWriter
 from kubedag.execution.plan import ExecutionPlan
 from kubedag.execution.result import ExecuteInProcessResult
 from kubedag.execution.step_execution import StepFailed
+from kubedag.records.events import ErrorInfo, Event, EventLogEntry, EventType, RunFailureData
+from kubedag.records.run import Run, RunStatus
 from kubedag.resources.initialization import check_env_vars, initialize_resources
 from kubedag.resources.io_manager import (
     FilesystemIOManager,
@@ -62,7 +63,6 @@ from kubedag.resources.io_manager import (
     OutputContext,
 )
 from kubedag.resources.namespace import ResourceNamespace
-from kubedag.runs.run import Run, RunStatus
 
 
 def partition_range_from_tags(tags: Mapping[str, str] | None) -> PartitionKeyRange | None:

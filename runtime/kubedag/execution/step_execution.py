@@ -32,7 +32,7 @@ from kubedag.definitions.steps import (
     StepSpec,
 )
 from kubedag.errors import AssetCheckFailedError, Failure, RetryRequested, StepExecutionError
-from kubedag.execution.events import (
+from kubedag.records.events import (
     ErrorInfo,
     Event,
     EventType,

@@ -25,9 +25,9 @@ from typing import TYPE_CHECKING, Any
 
 from kubedag.definitions.asset_key import AssetKey, to_asset_key
 from kubedag.errors import InstanceConfigError
-from kubedag.execution.events import EventLogEntry, EventType
 from kubedag.instance.config import InstanceConfig, parse_instance_config
-from kubedag.runs.run import Run, RunStatus, new_run_id
+from kubedag.records.events import EventLogEntry, EventType
+from kubedag.records.run import Run, RunStatus, new_run_id
 from kubedag.storage.base import EventLogStorage, RunStorage, ScheduleStorage
 from kubedag.storage.records import (
     AssetRecord,
@@ -402,7 +402,7 @@ class Instance:
 
     def update_run_status(self, run_id: str, status: RunStatus) -> Run:
         """Move a run to `status`; a change the transitions table forbids raises
-        `RunStatusTransitionError` (`kubedag.runs.transitions`)."""
+        `RunStatusTransitionError` (`kubedag.records.transitions`)."""
         return self.run_storage.update_run_status(run_id, status)
 
     # -- launching and stopping runs (see docs/run-lifecycle.md) --------------------------------

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from kubedag.errors import RunStatusTransitionError
-from kubedag.execution.events import EventType
+from kubedag.records.events import EventType
+from kubedag.records.run import Run, RunStatus
 from kubedag.runs import lifecycle
 from kubedag.runs.instance_plugin import InstancePlugin
 from kubedag.runs.queue import QueueLimits, TagConcurrencyLimit
-from kubedag.runs.run import Run, RunStatus
 
 if TYPE_CHECKING:
     from kubedag.instance.instance import Instance

@@ -17,10 +17,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from kubedag.errors import RunLaunchError
-from kubedag.execution.events import EventType
+from kubedag.records.events import EventType
+from kubedag.records.run import Run
 from kubedag.runs import lifecycle
 from kubedag.runs.queue import DequeuePlan, QueueLimits, plan_dequeue
-from kubedag.runs.run import Run
 
 if TYPE_CHECKING:
     from kubedag.instance.instance import Instance

@@ -16,9 +16,9 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from kubedag.errors import RunLaunchError, RunNotFoundError, RunStatusTransitionError
-from kubedag.execution.events import ErrorInfo, Event, EventLogEntry, EventType, RunFailureData
+from kubedag.records.events import ErrorInfo, Event, EventLogEntry, EventType, RunFailureData
+from kubedag.records.run import Run, RunStatus
 from kubedag.runs.launchers.base import LaunchRunContext, ResumeRunContext
-from kubedag.runs.run import Run, RunStatus
 from kubedag.runs.tags import RESUME_ATTEMPTS_TAG, resume_attempts
 
 if TYPE_CHECKING:

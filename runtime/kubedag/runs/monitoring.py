@@ -40,11 +40,11 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from kubedag.execution.events import EventType
+from kubedag.records.events import EventType
+from kubedag.records.run import RunStatus
 from kubedag.runs import lifecycle
 from kubedag.runs.launchers.base import WorkerHealth, WorkerStatus
 from kubedag.runs.launchers.kubernetes import POD_NAME_TAG, POD_NAMESPACE_TAG
-from kubedag.runs.run import RunStatus
 from kubedag.runs.tags import (
     MAX_RUNTIME_TAG,
     WORKER_HOST_TAG,

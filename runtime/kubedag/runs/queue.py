@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from kubedag.runs.run import Run
+from kubedag.records.run import Run
 from kubedag.runs.tags import PRIORITY_TAG
 
 UNLIMITED = -1

@@ -18,7 +18,7 @@ from kubedag.definitions.partitions import PartitionKeyRange
 from kubedag.definitions.run_tags import tags_for_run
 from kubedag.execution.executor_selection import check_run_requirements
 from kubedag.execution.run import prepare_run, storable_run_config
-from kubedag.runs.run import Run
+from kubedag.records.run import Run
 
 
 def code_location_for(

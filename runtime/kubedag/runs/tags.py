@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from kubedag.runs.run import Run
+    from kubedag.records.run import Run
 
 # Set by users (or schedules) on a run.
 PRIORITY_TAG = "kubedag/priority"  # integer; the queue launches higher first

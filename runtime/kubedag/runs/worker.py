@@ -10,7 +10,7 @@ Whatever launched it (a local process, a Kubernetes pod), the worker:
 3. takes SIGTERM (and SIGINT) as a stop request: the run becomes CANCELING, the step that is
    running finishes, the run ends CANCELED (the launcher kills the worker if a step outlasts the
    grace period);
-4. loads the code location recorded on the run (`kubedag.runs.code_pointer`), finds the job by
+4. loads the code location recorded on the run (`kubedag.code_location.code_pointer`), finds the job by
    name and the run's asset selection, and executes the run (`execute_run`); a resumed worker
    (`--resume-attempt N`) executes only the steps that have not succeeded yet, loading what
    the others produced through the I/O managers;
@@ -33,11 +33,11 @@ from dataclasses import replace
 from types import FrameType
 from typing import TYPE_CHECKING
 
+from kubedag.code_location.code_pointer import CodePointer
 from kubedag.errors import RunStatusTransitionError
-from kubedag.execution.events import ErrorInfo, EventType
+from kubedag.records.events import ErrorInfo, EventType
+from kubedag.records.run import Run, RunStatus
 from kubedag.runs import lifecycle
-from kubedag.runs.code_pointer import CodePointer
-from kubedag.runs.run import Run, RunStatus
 from kubedag.runs.tags import worker_heartbeat_key
 
 if TYPE_CHECKING:

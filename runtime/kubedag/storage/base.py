@@ -17,9 +17,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from kubedag.definitions.asset_key import AssetKey
 from kubedag.errors import RunStatusTransitionError
-from kubedag.execution.events import EventLogEntry, EventType
-from kubedag.runs.run import Run, RunStatus
-from kubedag.runs.transitions import next_status
+from kubedag.records.events import EventLogEntry, EventType
+from kubedag.records.run import Run, RunStatus
+from kubedag.records.transitions import next_status
 from kubedag.storage.records import (
     AssetRecord,
     Backfill,

@@ -20,7 +20,7 @@ from __future__ import annotations
 import threading
 import time
 
-from kubedag.execution.events import EventLogEntry, EventType
+from kubedag.records.events import EventLogEntry, EventType
 from kubedag.storage.base import EventLogStorage
 
 BOUNDARY_EVENTS = frozenset(

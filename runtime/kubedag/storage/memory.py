@@ -12,9 +12,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 
 from kubedag.definitions.asset_key import AssetKey
-from kubedag.execution.events import EventLogEntry, EventType
-from kubedag.runs.run import Run, RunStatus
-from kubedag.runs.transitions import IN_PROGRESS_STATUSES, checked_predecessors
+from kubedag.records.events import EventLogEntry, EventType
+from kubedag.records.run import Run, RunStatus
+from kubedag.records.transitions import IN_PROGRESS_STATUSES, checked_predecessors
 from kubedag.storage.base import (
     BackfillStorage,
     ChooseRunsToLaunch,

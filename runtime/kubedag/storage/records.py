@@ -16,8 +16,8 @@ from enum import Enum
 from typing import Any, NamedTuple
 
 from kubedag.definitions.asset_key import AssetKey
-from kubedag.execution.events import ErrorInfo, EventLogEntry, EventType
-from kubedag.runs.run import Run, RunStatus
+from kubedag.records.events import ErrorInfo, EventLogEntry, EventType
+from kubedag.records.run import Run, RunStatus
 
 
 def to_timestamp(value: float | datetime | None) -> float | None:

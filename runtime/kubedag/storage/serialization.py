@@ -50,7 +50,7 @@ from kubedag.definitions.results import (
     AssetCheckSeverity,
     AssetMaterialization,
 )
-from kubedag.execution.events import (
+from kubedag.records.events import (
     ErrorInfo,
     Event,
     EventLogEntry,
@@ -61,7 +61,7 @@ from kubedag.execution.events import (
     StepFailureData,
     StepRetryData,
 )
-from kubedag.runs.run import Run, RunStatus
+from kubedag.records.run import Run, RunStatus
 from kubedag.storage.rebuild import Builder, building_twin, compile_builder
 
 _CLASS_TAG = "__c"

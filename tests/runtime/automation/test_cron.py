@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from kubedag.automation.cron import check_cron, cron_ticks, is_hourly_cron, next_tick, previous_tick
+from kubedag.clock.cron import check_cron, cron_ticks, is_hourly_cron, next_tick, previous_tick
 
 NY = "America/New_York"
 BERLIN = "Europe/Berlin"

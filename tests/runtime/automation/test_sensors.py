@@ -170,7 +170,7 @@ defs = dg.Definitions(assets=[ingest], sensors=[new_files])
 
 def test_the_cursor_survives_a_daemon_restart(open_any: Opener, tmp_path: Path) -> None:
     from kubedag.automation.workspace import CodeLocation
-    from kubedag.runs.code_pointer import CodePointer
+    from kubedag.code_location.code_pointer import CodePointer
 
     inbox = tmp_path / "inbox"
     inbox.mkdir()

@@ -25,7 +25,7 @@ from kubedag.code_server.wire import (
     sensor_evaluation_from_json,
     sensor_evaluation_to_json,
 )
-from kubedag.execution.events import ErrorInfo
+from kubedag.records.events import ErrorInfo
 
 
 def through_json(value: dict) -> dict:  # type: ignore[type-arg]

@@ -24,7 +24,7 @@ from kubedag.daemon.daemon import (
     DaemonLoop,
     default_loops,
 )
-from kubedag.runs.transitions import IN_PROGRESS_STATUSES
+from kubedag.records.transitions import IN_PROGRESS_STATUSES
 from kubedag.storage.records import RunsFilter
 from tests.runtime.runs.conftest import (
     backend_document,

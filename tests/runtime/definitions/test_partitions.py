@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 import kubedag as dg
-from kubedag.automation.cron import cron_ticks
+from kubedag.clock.cron import cron_ticks
 from kubedag.definitions.partitions.ticks import CronTicks, tick_source
 
 NY = "America/New_York"

@@ -1,7 +1,7 @@
 """Asset checks: results recorded, blocking checks stop what is downstream of their asset."""
 
 import kubedag as dg
-from kubedag.execution.events import EventType
+from kubedag.records.events import EventType
 
 
 def _pipeline(passes: bool, blocking: bool):  # type: ignore[no-untyped-def]

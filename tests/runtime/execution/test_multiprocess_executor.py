@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 import kubedag as dg
-from kubedag.execution.events import EventType
 from kubedag.execution.multiprocess import StepProcessExitedError
 from kubedag.execution.run import execute_run
+from kubedag.records.events import EventType
 from tests.runtime.overlap import peak_overlap
 
 MP = {"execution": {"config": {"multiprocess": {"max_concurrent": 2}}}}

@@ -3,7 +3,7 @@
 import pytest
 
 import kubedag as dg
-from kubedag.execution.events import EventType
+from kubedag.records.events import EventType
 
 
 @dg.op

@@ -8,7 +8,6 @@ import pytest
 
 import kubedag as dg
 from kubedag.errors import RunNotFoundError
-from kubedag.execution.events import EventType
 from kubedag.execution.reexecution import (
     PARENT_RUN_ID_TAG,
     RESUME_RETRY_TAG,
@@ -21,6 +20,7 @@ from kubedag.execution.reexecution import (
     resolve_step_selection,
 )
 from kubedag.execution.run import execute_run
+from kubedag.records.events import EventType
 
 MP = {"execution": {"config": {"multiprocess": {"max_concurrent": 2}}}}
 

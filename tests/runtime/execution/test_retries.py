@@ -4,7 +4,7 @@ import pytest
 
 import kubedag as dg
 from kubedag.definitions.policies import retry_delay
-from kubedag.execution.events import EventType
+from kubedag.records.events import EventType
 
 
 def test_delay_without_backoff_is_constant() -> None:

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 import kubedag as dg
-from kubedag.execution.events import EventType
+from kubedag.records.events import EventType
 
 
 class ApiClient(dg.ConfigurableResource):

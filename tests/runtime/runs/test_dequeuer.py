@@ -14,9 +14,9 @@ from pathlib import Path
 
 import kubedag as dg
 from kubedag.daemon.daemon import Daemon, default_loops
+from kubedag.records.transitions import IN_PROGRESS_STATUSES
 from kubedag.runs.coordinators import QueuedRunCoordinator
 from kubedag.runs.dequeuer import dequeue_runs
-from kubedag.runs.transitions import IN_PROGRESS_STATUSES
 from kubedag.storage.records import RunsFilter
 from tests.runtime.runs.conftest import (
     InstanceFactory,

@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import pytest
 
+from kubedag.records.run import RunStatus
 from kubedag.runs.launchers.base import WorkerHealth, WorkerStatus
 from kubedag.runs.monitoring import (
     MonitorActionKind,
@@ -15,7 +16,6 @@ from kubedag.runs.monitoring import (
     describe_worker,
     parse_max_runtime,
 )
-from kubedag.runs.run import RunStatus
 
 K = MonitorActionKind
 S = RunStatus

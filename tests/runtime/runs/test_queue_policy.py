@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from kubedag.records.run import Run, RunStatus
 from kubedag.runs.queue import QueueLimits, TagConcurrencyLimit, plan_dequeue, run_priority
-from kubedag.runs.run import Run, RunStatus
 
 
 def run(name: str, status: RunStatus = RunStatus.QUEUED, **tags: str) -> Run:

@@ -18,6 +18,7 @@ from kubedag.automation.workspace import CodeLocation
 from kubedag.backfills.status import BACKFILL_TAG
 from kubedag.backfills.submission import create_backfill
 from kubedag.cli.main import main
+from kubedag.code_location.code_pointer import CodePointer
 from kubedag.definitions.run_tags import (
     PARTITION_RANGE_END_TAG,
     PARTITION_RANGE_START_TAG,
@@ -26,7 +27,6 @@ from kubedag.definitions.run_tags import (
     tags_for_run,
 )
 from kubedag.runs import lifecycle
-from kubedag.runs.code_pointer import CodePointer
 from kubedag.runs.submission import create_run_for_job
 from kubedag.runs.worker import run_worker
 from kubedag.storage.records import InstigatorType

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from kubedag.errors import RunStatusTransitionError
-from kubedag.runs.run import RunStatus
-from kubedag.runs.transitions import (
+from kubedag.records.run import RunStatus
+from kubedag.records.transitions import (
     allowed_predecessors,
     can_change,
     checked_predecessors,

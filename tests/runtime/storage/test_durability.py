@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import event as sa_event
 
 import kubedag as dg
-from kubedag.execution.events import EventType
+from kubedag.records.events import EventType
 
 DEADLINE_S = 30.0
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 import kubedag as dg
-from kubedag.execution.events import Event, EventType
+from kubedag.records.events import Event, EventType
 from kubedag.storage.records import EventRecordsFilter
 
 

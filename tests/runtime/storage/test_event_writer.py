@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 
 import pytest
 
-from kubedag.execution.events import Event, EventLogEntry, EventType
+from kubedag.records.events import Event, EventLogEntry, EventType
 from kubedag.storage.event_writer import BACKLOG_BATCHES, BufferedEventWriter
 from kubedag.storage.memory import InMemoryEventLogStorage
 

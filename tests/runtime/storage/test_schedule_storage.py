@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 import kubedag as dg
-from kubedag.execution.events import ErrorInfo
+from kubedag.records.events import ErrorInfo
 from kubedag.storage.records import (
     InstigatorState,
     InstigatorStatus,

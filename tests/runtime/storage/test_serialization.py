@@ -17,7 +17,7 @@ from kubedag.definitions.results import (
     AssetCheckSeverity,
     AssetMaterialization,
 )
-from kubedag.execution.events import (
+from kubedag.records.events import (
     ErrorInfo,
     Event,
     EventLogEntry,

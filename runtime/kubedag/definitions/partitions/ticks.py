@@ -2,14 +2,14 @@
 
 A time-window partitions definition needs its cron's ticks in both directions and, to list
 100,000 hourly keys in a blink, without parsing cron for each one. Three sources give the same
-ticks as `kubedag.automation.cron` (tests compare them):
+ticks as `kubedag.clock.cron` (tests compare them):
 
 - `FixedStepTicks`: every N seconds in absolute time ("15 * * * *" in a zone whose offsets are
   whole hours): pure arithmetic on timestamps.
 - `WallClockTicks`: a fixed time of day every day, week or month ("0 6 * * *", "0 0 * * 1",
   "0 0 1 * *"): arithmetic on wall-clock dates, each mapped to an instant with the cron rules
   for times that do not exist or happen twice.
-- `CronTicks`: anything else, through `kubedag.automation.cron`.
+- `CronTicks`: anything else, through `kubedag.clock.cron`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from kubedag.automation.cron import (
+from kubedag.clock.cron import (
     cron_fields,
     cron_ticks,
     previous_tick,
@@ -150,7 +150,7 @@ class WallClockTicks:
 
 
 class CronTicks:
-    """Any cron expression, through `kubedag.automation.cron`."""
+    """Any cron expression, through `kubedag.clock.cron`."""
 
     def __init__(self, cron_schedule: str, timezone: str) -> None:
         self.cron_schedule = cron_schedule

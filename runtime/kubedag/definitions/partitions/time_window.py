@@ -7,7 +7,7 @@ current time: only complete windows exist, so a daily partition for today appear
 `end_offset=1` adds the window in progress, `-1` drops the last complete one. `exclusions`
 (datetimes, or cron expressions whose ticks are excluded) remove the windows starting there.
 
-Daylight saving follows the cron rules of `kubedag.automation.cron`: a daily window on the day
+Daylight saving follows the cron rules of `kubedag.clock.cron`: a daily window on the day
 the clocks change lasts 23 or 25 hours; hourly windows are always one hour, so the repeated hour
 gives two windows, the second keyed with its UTC offset ("2024-11-03-01:00-0500") unless `fmt`
 already has `%z`.
@@ -25,7 +25,7 @@ from enum import Enum
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from kubedag.automation.cron import check_cron, cron_ticks, is_hourly_cron, zone
+from kubedag.clock.cron import check_cron, cron_ticks, is_hourly_cron, zone
 from kubedag.definitions.partitions.base import (
     PartitionKeyRange,
     PartitionsDefinition,

@@ -29,7 +29,9 @@ from typing import TYPE_CHECKING, Any
 
 from kubedag.definitions.steps import StepSpec
 from kubedag.errors import KubedagError, ResourceInitError
-from kubedag.execution.events import (
+from kubedag.execution.multiprocess.frames import FrameSink, StepInterrupted
+from kubedag.execution.step_execution import execute_step
+from kubedag.records.events import (
     ErrorInfo,
     Event,
     EventLogEntry,
@@ -37,8 +39,6 @@ from kubedag.execution.events import (
     RunFailureData,
     StepFailureData,
 )
-from kubedag.execution.multiprocess.frames import FrameSink, StepInterrupted
-from kubedag.execution.step_execution import execute_step
 
 if TYPE_CHECKING:  # multiprocessing is imported when a run uses it, not with kubedag
     from multiprocessing.connection import Connection
@@ -190,9 +190,9 @@ def spawned_step_main(spawned: SpawnedStep, writer: Connection) -> None:
     fd = writer.fileno()
     instance = None
     try:
+        from kubedag.code_location.code_pointer import CodePointer
         from kubedag.execution.run import prepare_run, run_partition_range
         from kubedag.instance.instance import Instance, InstanceRef
-        from kubedag.runs.code_pointer import CodePointer
 
         instance = Instance.from_ref(InstanceRef.from_json(spawned.instance_ref))
         run = instance.get_run_by_id(spawned.run_id)

@@ -23,14 +23,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kubedag.definitions.steps import StepSpec
-from kubedag.execution.events import (
-    ErrorInfo,
-    Event,
-    EventLogEntry,
-    EventType,
-    OutputData,
-    StepFailureData,
-)
 from kubedag.execution.executors import Executor, RetryMode
 from kubedag.execution.multiprocess.child import (
     SpawnedStep,
@@ -51,6 +43,14 @@ from kubedag.execution.multiprocess.processes import (
 from kubedag.execution.multiprocess.scheduling import steps_to_start
 from kubedag.execution.plan import ExecutionPlan, StepOutcomes
 from kubedag.execution.step_execution import StepFailed, skipped_event
+from kubedag.records.events import (
+    ErrorInfo,
+    Event,
+    EventLogEntry,
+    EventType,
+    OutputData,
+    StepFailureData,
+)
 
 # How long a child may take to wind down after SIGTERM before it is killed.
 TERMINATE_GRACE_SECONDS = 10.0

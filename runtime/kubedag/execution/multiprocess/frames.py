@@ -16,7 +16,7 @@ import os
 import struct
 from types import FrameType
 
-from kubedag.execution.events import EventLogEntry
+from kubedag.records.events import EventLogEntry
 
 _HEADER = struct.Struct("!I")
 

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING
 
+from kubedag.records.run import Run
 from kubedag.runs.instance_plugin import InstancePlugin
-from kubedag.runs.run import Run
 
 if TYPE_CHECKING:
     from kubedag.instance.instance import Instance

@@ -41,6 +41,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from kubedag.records.run import Run
 from kubedag.runs.launchers.base import (
     LaunchRunContext,
     ResumeRunContext,
@@ -53,7 +54,6 @@ from kubedag.runs.launchers.pod_overrides import (
     apply_pod_overrides,
     parse_pod_overrides,
 )
-from kubedag.runs.run import Run
 from kubedag.runs.tags import resume_attempts
 
 POD_NAME_TAG = "kubedag/pod_name"

@@ -30,7 +30,8 @@ import threading
 import time
 from pathlib import Path
 
-from kubedag.runs.code_pointer import CodePointer
+from kubedag.code_location.code_pointer import CodePointer
+from kubedag.records.run import Run, RunStatus
 from kubedag.runs.launchers.base import (
     LaunchRunContext,
     ResumeRunContext,
@@ -38,7 +39,6 @@ from kubedag.runs.launchers.base import (
     WorkerHealth,
     WorkerStatus,
 )
-from kubedag.runs.run import Run, RunStatus
 from kubedag.runs.tags import WORKER_HOST_TAG, WORKER_PID_TAG
 
 _log = logging.getLogger("kubedag.runs.launcher")

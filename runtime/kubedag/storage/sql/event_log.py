@@ -30,7 +30,7 @@ from sqlalchemy import (
 )
 
 from kubedag.definitions.asset_key import AssetKey
-from kubedag.execution.events import EventLogEntry, EventType
+from kubedag.records.events import EventLogEntry, EventType
 from kubedag.storage import serialization
 from kubedag.storage.base import EventLogStorage
 from kubedag.storage.records import (

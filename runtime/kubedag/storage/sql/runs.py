@@ -11,8 +11,8 @@ from sqlalchemy import Connection, Select, delete, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from kubedag.runs.run import Run, RunStatus
-from kubedag.runs.transitions import IN_PROGRESS_STATUSES, checked_predecessors
+from kubedag.records.run import Run, RunStatus
+from kubedag.records.transitions import IN_PROGRESS_STATUSES, checked_predecessors
 from kubedag.storage import serialization
 from kubedag.storage.base import ChooseRunsToLaunch, RunStorage
 from kubedag.storage.records import DaemonHeartbeat, RunRecord, RunsFilter, to_timestamp

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from kubedag.errors import RunStatusTransitionError
-from kubedag.runs.run import FINISHED_STATUSES, RunStatus
+from kubedag.records.run import FINISHED_STATUSES, RunStatus
 
 _S = RunStatus
 
