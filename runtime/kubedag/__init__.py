@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__version__ = "0.1.0"
+from kubedag.version import __version__ as __version__
 
 _EXPORTS: dict[str, str] = {
     # definitions
@@ -205,3 +205,61 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted([*globals(), *_EXPORTS])
+
+
+# -- the engine behind the definitions' convenience methods (definitions/engine.py) ----------
+# Each function imports its layer when first called, so `import kubedag` stays light.
+
+
+def _execute_job(job: Any, **kwargs: Any) -> Any:
+    from kubedag.execution.run import execute_job
+
+    return execute_job(job, **kwargs)
+
+
+def _invoke_op(op: Any, args: tuple[Any, ...], kwargs: Any) -> Any:
+    from kubedag.execution.invocation import invoke_directly
+
+    return invoke_directly(op, args, kwargs)
+
+
+def _evaluate_schedule(schedule: Any, context: Any) -> Any:
+    from kubedag.automation.schedules import evaluate_schedule
+
+    return evaluate_schedule(schedule, context)
+
+
+def _evaluate_sensor(sensor: Any, context: Any) -> Any:
+    from kubedag.automation.sensors import evaluate_sensor
+
+    return evaluate_sensor(sensor, context)
+
+
+def _ephemeral_instance() -> Any:
+    from kubedag.instance.instance import Instance
+
+    return Instance.ephemeral()
+
+
+def _instance_from_ref(ref_json: str) -> Any:
+    from kubedag.instance.instance import Instance, InstanceRef
+
+    return Instance.from_ref(InstanceRef.from_json(ref_json))
+
+
+def _install_engine() -> None:
+    from kubedag.definitions.engine import Engine, install_engine
+
+    install_engine(
+        Engine(
+            execute_job=_execute_job,
+            invoke_op=_invoke_op,
+            evaluate_schedule=_evaluate_schedule,
+            evaluate_sensor=_evaluate_sensor,
+            ephemeral_instance=_ephemeral_instance,
+            instance_from_ref=_instance_from_ref,
+        )
+    )
+
+
+_install_engine()

@@ -34,7 +34,6 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from kubedag import __version__
 from kubedag.cli.assets import add_assets_commands
 from kubedag.cli.backfill import add_backfill_commands
 from kubedag.cli.code_location_args import (
@@ -60,6 +59,7 @@ from kubedag.cli.worker_cmd import add_worker_commands
 from kubedag.config.run_config import resolve_run_config
 from kubedag.errors import InvalidConfigError, KubedagError
 from kubedag.execution.run import execute_job
+from kubedag.version import __version__
 
 __all__ = ["EXIT_INTERRUPTED", "EXIT_OK", "EXIT_RUN_FAILED", "EXIT_USAGE", "build_parser", "main"]
 

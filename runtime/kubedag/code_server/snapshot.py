@@ -23,8 +23,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from kubedag import __version__
 from kubedag.definitions.definitions import IMPLICIT_ASSET_JOB_NAME, Definitions
+from kubedag.version import __version__
 
 SNAPSHOT_VERSION = 1
 DEFAULT_EXECUTOR_NAME = "multi_or_in_process_executor"

@@ -204,12 +204,12 @@ class JobDefinition:
     ) -> Any:
         """Run the job in this process and return its result. Unless the job binds its own
         `io_manager`, outputs are kept in memory."""
-        from kubedag.execution.run import execute_job
+        from kubedag.definitions.engine import engine
 
         job = self.with_asset_selection(asset_selection) if asset_selection is not None else self
         if resources:
             job = job.with_resources(resources)
-        return execute_job(
+        return engine().execute_job(
             job,
             run_config=run_config,
             instance=instance,

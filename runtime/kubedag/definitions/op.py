@@ -120,9 +120,9 @@ class OpDefinition:
         if builder is not None:
             return builder.invoke(self, args, kwargs)
         # Direct invocation (tests): runs the function with a context built for the purpose.
-        from kubedag.execution.invocation import invoke_directly
+        from kubedag.definitions.engine import engine
 
-        return invoke_directly(self, args, kwargs)
+        return engine().invoke_op(self, args, kwargs)
 
     def __repr__(self) -> str:
         return f"<OpDefinition {self.name}>"

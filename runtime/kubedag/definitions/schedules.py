@@ -17,13 +17,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from kubedag.errors import InvalidDefinitionError
-
-if TYPE_CHECKING:
-    from kubedag.automation.schedules import ScheduleEvaluationContext, ScheduleEvaluationResult
-    from kubedag.automation.sensors import SensorEvaluation, SensorEvaluationContext
 
 
 class DefaultScheduleStatus(Enum):
@@ -303,12 +299,12 @@ class ScheduleDefinition:
             )
         return [self.cron_schedule] if isinstance(self.cron_schedule, str) else self.cron_schedule
 
-    def evaluate_tick(self, context: ScheduleEvaluationContext) -> ScheduleEvaluationResult:
+    def evaluate_tick(self, context: Any) -> Any:
         """What this schedule asks for at `context.scheduled_execution_time` (the reference's
         `evaluate_tick`): `.run_requests` and `.skip_message`."""
-        from kubedag.automation.schedules import evaluate_schedule
+        from kubedag.definitions.engine import engine
 
-        return evaluate_schedule(self, context)
+        return engine().evaluate_schedule(self, context)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Call the schedule function directly (in tests): `my_schedule(context)`."""
@@ -465,12 +461,12 @@ class SensorDefinition:
     def job_names(self) -> list[str]:
         return [job.name for job in self.jobs]
 
-    def evaluate_tick(self, context: SensorEvaluationContext) -> SensorEvaluation:
+    def evaluate_tick(self, context: Any) -> Any:
         """What this sensor asks for now (the reference's `evaluate_tick`): `.run_requests`,
         `.skip_message`, `.cursor`, `.dynamic_partitions_requests`. The cursor is not saved."""
-        from kubedag.automation.sensors import evaluate_sensor
+        from kubedag.definitions.engine import engine
 
-        return evaluate_sensor(self, context)
+        return engine().evaluate_sensor(self, context)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Call the sensor function directly (in tests): `my_sensor(context)`."""

@@ -79,9 +79,9 @@ class StepExecutionContext:
     @property
     def instance(self) -> Any:
         if self._instance is None:
-            from kubedag.instance.instance import Instance
+            from kubedag.definitions.engine import engine
 
-            self._instance = Instance.ephemeral()
+            self._instance = engine().ephemeral_instance()
         return self._instance
 
     @property

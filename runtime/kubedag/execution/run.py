@@ -536,9 +536,9 @@ def execute_job(
     )
     owns_instance = instance is None
     if instance is None:
-        from kubedag.instance.instance import Instance
+        from kubedag.definitions.engine import engine
 
-        instance = Instance.ephemeral()
+        instance = engine().ephemeral_instance()
     run_tags = tags_for_run(job.run_tags, tags, partition_key=partition_key)
     run = instance.create_run(
         job_name=job.name,

@@ -191,10 +191,10 @@ def spawned_step_main(spawned: SpawnedStep, writer: Connection) -> None:
     instance = None
     try:
         from kubedag.code_location.code_pointer import CodePointer
+        from kubedag.definitions.engine import engine
         from kubedag.execution.run import prepare_run, run_partition_range
-        from kubedag.instance.instance import Instance, InstanceRef
 
-        instance = Instance.from_ref(InstanceRef.from_json(spawned.instance_ref))
+        instance = engine().instance_from_ref(spawned.instance_ref)
         run = instance.get_run_by_id(spawned.run_id)
         if run is None:
             raise KubedagError(f"run {spawned.run_id} is not in the instance's run storage.")
