@@ -131,7 +131,7 @@ _EXPORTS: dict[str, str] = {
     "ExecutorDefinition": "kubedag.execution.executors",
     "InitExecutorContext": "kubedag.execution.executors",
     "in_process_executor": "kubedag.execution.executors",
-    "multiprocess_executor": "kubedag.execution.executors",
+    "multiprocess_executor": "kubedag.execution.multiprocess.definition",
     "ExecutorRequirement": "kubedag.execution.executors",
     "multi_or_in_process_executor": "kubedag.execution.executor_selection",
     "execute_job": "kubedag.execution.execute_job",
@@ -140,7 +140,7 @@ _EXPORTS: dict[str, str] = {
     "ReexecutionOptions": "kubedag.execution.reexecution",
     # instance and runs
     "Instance": "kubedag.instance.instance",
-    "InstanceRef": "kubedag.instance.instance",
+    "InstanceRef": "kubedag.records.instance_ref",
     "RunsFilter": "kubedag.storage.records",
     "RunRecord": "kubedag.storage.records",
     "EventRecordsFilter": "kubedag.storage.records",
@@ -211,6 +211,12 @@ def __dir__() -> list[str]:
 # Each function imports its layer when first called, so `import kubedag` stays light.
 
 
+def _job_from_graph(graph: Any, **kwargs: Any) -> Any:
+    from kubedag.definitions.job import JobDefinition
+
+    return JobDefinition.from_graph(graph, **kwargs)
+
+
 def _execute_job(job: Any, **kwargs: Any) -> Any:
     from kubedag.execution.run import execute_job
 
@@ -242,7 +248,8 @@ def _ephemeral_instance() -> Any:
 
 
 def _instance_from_ref(ref_json: str) -> Any:
-    from kubedag.instance.instance import Instance, InstanceRef
+    from kubedag.instance.instance import Instance
+    from kubedag.records.instance_ref import InstanceRef
 
     return Instance.from_ref(InstanceRef.from_json(ref_json))
 
@@ -252,6 +259,7 @@ def _install_engine() -> None:
 
     install_engine(
         Engine(
+            job_from_graph=_job_from_graph,
             execute_job=_execute_job,
             invoke_op=_invoke_op,
             evaluate_schedule=_evaluate_schedule,

@@ -21,7 +21,7 @@ from kubedag.backfills.status import BACKFILL_TAG, backfill_status
 from kubedag.definitions.job import JobDefinition
 from kubedag.definitions.partitions import PartitionKeyRange, TimeWindowPartitionsDefinition
 from kubedag.errors import InvalidConfigError, KubedagError
-from kubedag.execution.run import prepare_run, storable_run_config
+from kubedag.execution.preparation import prepare_run, storable_run_config, validate_partition
 from kubedag.records.run import Run, RunStatus
 from kubedag.runs.submission import create_run_for_job
 from kubedag.storage.records import Backfill, BackfillStatus
@@ -117,9 +117,7 @@ def create_backfill(
 
 
 def _check_key(job: JobDefinition, key: str, instance: Any) -> None:
-    from kubedag.execution.run import _validate_partition
-
-    _validate_partition(job, key, None, instance)
+    validate_partition(job, key, None, instance)
 
 
 def submit_backfill_runs(instance: Any, job: JobDefinition, backfill: Backfill) -> Backfill:

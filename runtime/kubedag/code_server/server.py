@@ -346,7 +346,7 @@ class CodeServer:
         from kubedag.definitions.asset_key import AssetKey
         from kubedag.definitions.selection import AssetSelection
         from kubedag.errors import KubedagError
-        from kubedag.execution.run import check_run_request
+        from kubedag.execution.preparation import check_run_request
 
         request = parse_check_run_config_request(_json_body(body, empty_ok=True))
         try:

@@ -1,8 +1,8 @@
 """The machinery behind the definitions' convenience methods, handed in from above.
 
-`job.execute_in_process()`, calling an op directly, `schedule.evaluate_tick(...)` and a run
-without an instance all need layers that sit above `definitions/` (execution, automation, the
-instance). Importing them from here would tie the pure definitions to everything with I/O, so
+`graph.to_job()`, `job.execute_in_process()`, calling an op directly,
+`schedule.evaluate_tick(...)` and a run without an instance all need what sits above them: the
+job module (built from graphs), execution, automation, the instance. Importing them from here would tie the pure definitions to everything with I/O, so
 the package face (`kubedag/__init__.py`, the top layer) installs an `Engine` whose functions
 reach those layers, and the definitions call `engine()`. Importing any `kubedag` module imports
 the package face first, so the engine is installed before any definition can be used.
@@ -19,6 +19,9 @@ from typing import Any
 class Engine:
     """What the lower layers may ask of the upper ones, each as a plain function."""
 
+    # (graph, name=..., keyword arguments of JobDefinition.from_graph) -> JobDefinition: a job
+    # is built from graphs, assets and selections, so `graph.to_job()` cannot import it
+    job_from_graph: Callable[..., Any]
     # (job, keyword arguments of dg.execute_job) -> ExecuteInProcessResult
     execute_job: Callable[..., Any]
     # (op, positional args, keyword args) -> what the op's function returns

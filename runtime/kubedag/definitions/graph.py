@@ -85,9 +85,9 @@ class GraphDefinition:
         return builder.invoke(self, args, kwargs)
 
     def to_job(self, name: str | None = None, **kwargs: Any) -> Any:
-        from kubedag.definitions.job import JobDefinition
+        from kubedag.definitions.engine import engine
 
-        return JobDefinition.from_graph(self, name=name or self.name, **kwargs)
+        return engine().job_from_graph(self, name=name or self.name, **kwargs)
 
     def execute_in_process(self, **kwargs: Any) -> Any:
         return self.to_job().execute_in_process(**kwargs)

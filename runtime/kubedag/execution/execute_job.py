@@ -21,9 +21,10 @@ from kubedag.definitions.job import JobDefinition
 from kubedag.definitions.run_tags import tags_for_run
 from kubedag.errors import InvalidInvocationError
 from kubedag.execution.executor_selection import check_run_requirements
+from kubedag.execution.preparation import prepare_run, storable_run_config
 from kubedag.execution.reexecution import ReexecutionOptions, reexecute_run, resolve_step_selection
 from kubedag.execution.result import ExecuteInProcessResult
-from kubedag.execution.run import execute_run, prepare_run, storable_run_config
+from kubedag.execution.run import execute_run
 from kubedag.records.run import Run
 
 

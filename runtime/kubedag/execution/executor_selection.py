@@ -30,8 +30,8 @@ from kubedag.execution.executors import (
     ExecutorRequirement,
     InitExecutorContext,
     in_process_executor,
-    multiprocess_executor,
 )
+from kubedag.execution.multiprocess.definition import multiprocess_executor
 
 SELECTOR_NAMES = ("multiprocess", "in_process")
 
@@ -211,7 +211,7 @@ def check_run_requirements(choice: ExecutorChoice, run: Any, instance: Any) -> N
     fresh interpreter per step needs the run's code location and a shareable instance."""
     if not choice.is_multiprocess:
         return
-    from kubedag.execution.multiprocess import parse_multiprocess_config
+    from kubedag.execution.multiprocess.config import parse_multiprocess_config
 
     config = parse_multiprocess_config(choice.config, choice.field)
     if config.start_method == "fork":

@@ -6,8 +6,8 @@ execution_plan)` yields the run's events. Step bookkeeping (`StepOutcomes`) and 
 (`execute_step`) are shared, so every executor skips and retries the same way.
 
 Two executors are built in: `in_process_executor` (here: every step in the run's own process, one
-after another) and `multiprocess_executor` (`kubedag.execution.multiprocess`: one child process
-per step). Which one a run uses is decided in `kubedag.execution.executor_selection`.
+after another) and `multiprocess_executor` (`kubedag.execution.multiprocess.definition`: one
+child process per step). Which one a run uses is decided in `kubedag.execution.executor_selection`.
 """
 
 from __future__ import annotations
@@ -241,32 +241,4 @@ in_process_executor = ExecutorDefinition(
     executor_creation_fn=_in_process,
     description="Runs all steps in a single process, one at a time.",
     check_config=check_in_process_config,
-)
-
-
-# -- one process per step -----------------------------------------------------------------------
-# Defined here, implemented in `kubedag.execution.multiprocess`, which (with `multiprocessing`) is
-# imported only when a run uses it: `materialize()` never pays for it.
-def _multiprocess(context: InitExecutorContext) -> Executor:
-    from kubedag.execution.multiprocess import MultiprocessExecutor, parse_multiprocess_config
-
-    return MultiprocessExecutor(parse_multiprocess_config(context.executor_config, "config"))
-
-
-def check_multiprocess_config(config: Mapping[str, Any], field: str) -> None:
-    from kubedag.execution.multiprocess import parse_multiprocess_config
-
-    parse_multiprocess_config(config, field)
-
-
-multiprocess_executor = ExecutorDefinition(
-    "multiprocess",
-    requirements=[ExecutorRequirement.PERSISTENT_OUTPUTS],
-    executor_creation_fn=_multiprocess,
-    description=(
-        "Runs each step in a child process of its own, up to max_concurrent at a time. Options: "
-        "max_concurrent (default: one per CPU), start_method (fork, forkserver or spawn), "
-        "tag_concurrency_limits, retries."
-    ),
-    check_config=check_multiprocess_config,
 )

@@ -282,7 +282,7 @@ def reexecute_run(
     worker loads the job from) unless `code_location` is; the run config is checked before the
     record is created, as for any run."""
     from kubedag.execution.executor_selection import check_run_requirements
-    from kubedag.execution.run import prepare_run, storable_run_config
+    from kubedag.execution.preparation import prepare_run, storable_run_config
 
     parent = _get_run(instance, parent_run_id)
     if parent.job_name != job.name:

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from kubedag.compute_logs.manager import ComputeLogManager
     from kubedag.runs.coordinators import RunCoordinator
     from kubedag.runs.launchers.base import RunLauncher
-    from kubedag.runs.monitoring import RunMonitoringSettings
+    from kubedag.runs.monitoring_settings import RunMonitoringSettings
     from kubedag.storage.sql.database import Database
 
 DATABASE_FILENAME = "kubedag.db"
@@ -279,7 +279,7 @@ def build_run_launcher(config: InstanceConfig) -> RunLauncher:
 
 
 def build_run_monitoring(config: InstanceConfig) -> RunMonitoringSettings:
-    from kubedag.runs.monitoring import RunMonitoringSettings
+    from kubedag.runs.monitoring_settings import RunMonitoringSettings
 
     values = resolve_env_values(config.run_monitoring, "run_monitoring", config.source)
     for key, value in values.items():

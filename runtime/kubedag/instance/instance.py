@@ -14,12 +14,10 @@ The methods below are the vocabulary the rest of kubedag uses; each delegates to
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +25,7 @@ from kubedag.definitions.asset_key import AssetKey, to_asset_key
 from kubedag.errors import InstanceConfigError
 from kubedag.instance.config import InstanceConfig, parse_instance_config
 from kubedag.records.events import EventLogEntry, EventType
+from kubedag.records.instance_ref import INSTANCE_REF_ENV, InstanceRef
 from kubedag.records.run import Run, RunStatus, new_run_id
 from kubedag.storage.base import EventLogStorage, RunStorage, ScheduleStorage
 from kubedag.storage.records import (
@@ -46,38 +45,17 @@ if TYPE_CHECKING:
     from kubedag.compute_logs.manager import ComputeLogManager
     from kubedag.runs.coordinators import RunCoordinator
     from kubedag.runs.launchers.base import RunLauncher
-    from kubedag.runs.monitoring import RunMonitoringSettings
+    from kubedag.runs.monitoring_settings import RunMonitoringSettings
     from kubedag.storage.event_writer import BufferedEventWriter
     from kubedag.storage.sql.database import Database
     from kubedag.storage.sql.migration import MigrationResult
 
 KUBEDAG_HOME_ENV = "KUBEDAG_HOME"
-INSTANCE_REF_ENV = "KUBEDAG_INSTANCE_REF"
 CONFIG_FILENAME = "kubedag.yaml"
 
 
 def kubedag_home() -> Path:
     return Path(os.environ.get(KUBEDAG_HOME_ENV) or Path.home() / ".kubedag").expanduser()
-
-
-@dataclass(frozen=True)
-class InstanceRef:
-    """What another process needs to open the same instance: its home and its document, with
-    `{env: VAR}` references unresolved."""
-
-    home: str
-    document: dict[str, Any]
-
-    def to_json(self) -> str:
-        return json.dumps({"home": self.home, "document": self.document}, sort_keys=True)
-
-    @staticmethod
-    def from_json(text: str) -> InstanceRef:
-        try:
-            data = json.loads(text)
-            return InstanceRef(str(data["home"]), dict(data["document"] or {}))
-        except (ValueError, KeyError, TypeError) as exc:
-            raise InstanceConfigError(f"Not a serialized instance reference: {exc}.") from None
 
 
 def _read_config_file(path: Path) -> Any:
@@ -293,7 +271,7 @@ class Instance:
     def run_monitoring(self) -> RunMonitoringSettings:
         """The `run_monitoring` settings (defaults when not configured)."""
         if self._run_monitoring is None:
-            from kubedag.runs.monitoring import RunMonitoringSettings
+            from kubedag.runs.monitoring_settings import RunMonitoringSettings
 
             self._run_monitoring = RunMonitoringSettings()
         return self._run_monitoring

@@ -21,11 +21,11 @@ from kubedag.errors import RunStatusTransitionError
 from kubedag.records.events import EventType
 from kubedag.records.run import Run, RunStatus
 from kubedag.runs import lifecycle
-from kubedag.runs.instance_plugin import InstancePlugin
+from kubedag.runs.launchers.base import InstancePlugin
 from kubedag.runs.queue import QueueLimits, TagConcurrencyLimit
 
 if TYPE_CHECKING:
-    from kubedag.instance.instance import Instance
+    from kubedag.runs.launchers.base import RunHost
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class SubmitRunContext:
     """A NOT_STARTED run, and the instance it belongs to."""
 
     run: Run
-    instance: Instance
+    instance: RunHost
 
 
 class RunCoordinator(InstancePlugin, ABC):

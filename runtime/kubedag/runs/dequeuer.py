@@ -23,12 +23,12 @@ from kubedag.runs import lifecycle
 from kubedag.runs.queue import DequeuePlan, QueueLimits, plan_dequeue
 
 if TYPE_CHECKING:
-    from kubedag.instance.instance import Instance
+    from kubedag.runs.launchers.base import RunHost
 
 _log = logging.getLogger("kubedag.daemon.dequeuer")
 
 
-def dequeue_runs(instance: Instance, limits: QueueLimits) -> list[Run]:
+def dequeue_runs(instance: RunHost, limits: QueueLimits) -> list[Run]:
     """One iteration; returns the runs it launched (or tried to: a run whose launch failed is
     FAILURE with the reason)."""
     plans: list[DequeuePlan] = []

@@ -22,7 +22,7 @@ from kubedag.runs.launchers.base import LaunchRunContext, ResumeRunContext
 from kubedag.runs.tags import RESUME_ATTEMPTS_TAG, resume_attempts
 
 if TYPE_CHECKING:
-    from kubedag.instance.instance import Instance
+    from kubedag.runs.launchers.base import RunHost
 
 _log = logging.getLogger("kubedag.runs")
 _S = RunStatus
@@ -32,8 +32,8 @@ CANCELABLE_AT_ONCE = (_S.NOT_STARTED, _S.QUEUED)  # no worker yet: CANCELED dire
 NEEDS_WORKER_STOP = (_S.STARTING, _S.STARTED)  # a worker may be running: CANCELING first
 
 
-def get_run(instance: Instance, run_id: str) -> Run:
-    run = instance.get_run_by_id(run_id)
+def get_run(instance: RunHost, run_id: str) -> Run:
+    run = instance.run_storage.get_run_by_id(run_id)
     if run is None:
         raise RunNotFoundError(
             f"No run with id {run_id} in this instance ({instance.storage_description}). "
@@ -43,14 +43,14 @@ def get_run(instance: Instance, run_id: str) -> Run:
 
 
 def write_event(
-    instance: Instance, run: Run, event_type: EventType, message: str, data: Any = None
+    instance: RunHost, run: Run, event_type: EventType, message: str, data: Any = None
 ) -> None:
     event = Event(event_type, run.job_name, message, None, data)
-    instance.store_event_entry(EventLogEntry.for_event(run.run_id, event))
+    instance.event_log_storage.store_event(EventLogEntry.for_event(run.run_id, event))
 
 
 def change_status(
-    instance: Instance,
+    instance: RunHost,
     run_id: str,
     to: RunStatus,
     from_statuses: Iterable[RunStatus],
@@ -78,7 +78,7 @@ def change_status(
 
 
 def fail_run(
-    instance: Instance,
+    instance: RunHost,
     run_id: str,
     message: str,
     *,
@@ -98,7 +98,7 @@ def fail_run(
 
 
 def mark_canceled(
-    instance: Instance,
+    instance: RunHost,
     run_id: str,
     message: str,
     from_statuses: Iterable[RunStatus] = (_S.CANCELING,),
@@ -109,7 +109,7 @@ def mark_canceled(
     )
 
 
-def mark_canceling(instance: Instance, run_id: str, message: str) -> Run | None:
+def mark_canceling(instance: RunHost, run_id: str, message: str) -> Run | None:
     """STARTING/STARTED → CANCELING with a RUN_CANCELING event; the worker then stops."""
     return change_status(
         instance, run_id, _S.CANCELING, NEEDS_WORKER_STOP, EventType.RUN_CANCELING, message
@@ -117,7 +117,7 @@ def mark_canceling(instance: Instance, run_id: str, message: str) -> Run | None:
 
 
 # -- launching ----------------------------------------------------------------------------------
-def launch_run(instance: Instance, run_id: str) -> Run:
+def launch_run(instance: RunHost, run_id: str) -> Run:
     """NOT_STARTED or QUEUED → STARTING, then start its worker through the run launcher."""
     run = get_run(instance, run_id)
     claimed = instance.run_storage.try_update_run_status(run_id, _S.STARTING, LAUNCHABLE_STATUSES)
@@ -132,7 +132,7 @@ def launch_run(instance: Instance, run_id: str) -> Run:
     return start_run_worker(instance, claimed)
 
 
-def start_run_worker(instance: Instance, run: Run) -> Run:
+def start_run_worker(instance: RunHost, run: Run) -> Run:
     """Hand a STARTING run to the run launcher (the second half of `launch_run`; the dequeuer
     claims queued runs as STARTING itself). If the launcher fails, the run ends FAILURE with
     the error, and `RunLaunchError` is raised."""
@@ -154,11 +154,11 @@ def start_run_worker(instance: Instance, run: Run) -> Run:
             from_statuses=(_S.STARTING, _S.CANCELING),
         )
         raise RunLaunchError(f"Run {run.run_id} could not be launched: {error.message}") from exc
-    return instance.get_run_by_id(run.run_id) or run
+    return instance.run_storage.get_run_by_id(run.run_id) or run
 
 
 # -- canceling ----------------------------------------------------------------------------------
-def terminate_run(instance: Instance, run_id: str, reason: str | None = None) -> bool:
+def terminate_run(instance: RunHost, run_id: str, reason: str | None = None) -> bool:
     """Cancel a run. Without a worker (NOT_STARTED, QUEUED) it is CANCELED at once; with one
     (STARTING, STARTED) it becomes CANCELING and the launcher asks the worker to stop, which
     ends it CANCELED. Returns False if the run had finished already."""
@@ -195,7 +195,7 @@ def terminate_run(instance: Instance, run_id: str, reason: str | None = None) ->
 
 
 # -- resuming -----------------------------------------------------------------------------------
-def resume_run(instance: Instance, run_id: str, reason: str = "its worker died") -> Run:
+def resume_run(instance: RunHost, run_id: str, reason: str = "its worker died") -> Run:
     """Start a new worker for a STARTED run whose worker is gone (the monitor decides when).
     The attempt is counted in the run's `kubedag/resume_attempts` tag."""
     launcher = instance.run_launcher
@@ -212,7 +212,7 @@ def resume_run(instance: Instance, run_id: str, reason: str = "its worker died")
             requested=_S.STARTED,
         )
     attempt = resume_attempts(run) + 1
-    run = instance.add_run_tags(run_id, {RESUME_ATTEMPTS_TAG: str(attempt)})
+    run = instance.run_storage.add_run_tags(run_id, {RESUME_ATTEMPTS_TAG: str(attempt)})
     write_event(
         instance,
         run,
@@ -220,4 +220,4 @@ def resume_run(instance: Instance, run_id: str, reason: str = "its worker died")
         f"Resuming run with a new worker (attempt {attempt}), because {reason}.",
     )
     launcher.resume_run(ResumeRunContext(run, instance, attempt))
-    return instance.get_run_by_id(run_id) or run
+    return instance.run_storage.get_run_by_id(run_id) or run

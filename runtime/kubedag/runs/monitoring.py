@@ -38,13 +38,14 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from kubedag.records.events import EventType
 from kubedag.records.run import RunStatus
 from kubedag.runs import lifecycle
 from kubedag.runs.launchers.base import WorkerHealth, WorkerStatus
 from kubedag.runs.launchers.kubernetes import POD_NAME_TAG, POD_NAMESPACE_TAG
+from kubedag.runs.monitoring_settings import RunMonitoringSettings
 from kubedag.runs.tags import (
     MAX_RUNTIME_TAG,
     WORKER_HOST_TAG,
@@ -55,51 +56,12 @@ from kubedag.runs.tags import (
 from kubedag.storage.records import RunRecord, RunsFilter
 
 if TYPE_CHECKING:
-    from kubedag.instance.instance import Instance
+    from kubedag.runs.launchers.base import RunHost
 
 _log = logging.getLogger("kubedag.daemon.monitoring")
 _S = RunStatus
 
 MONITORED_STATUSES = (_S.STARTING, _S.STARTED, _S.CANCELING)
-
-
-@dataclass(frozen=True)
-class RunMonitoringSettings:
-    """The instance configuration's `run_monitoring` (every key optional)."""
-
-    enabled: bool = True
-    start_timeout_seconds: float = 180.0  # STARTING longer than this fails (0: never)
-    cancel_timeout_seconds: float = 180.0  # CANCELING longer than this is CANCELED (0: never)
-    max_resume_run_attempts: int = 0  # new workers for a STARTED run whose worker died
-    poll_interval_seconds: float = 30.0  # how often the daemon's monitor looks
-    heartbeat_interval_seconds: float = 5.0  # how often a run worker writes its heartbeat
-    heartbeat_timeout_seconds: float = 60.0  # a heartbeat older than this: the worker is gone
-
-    @staticmethod
-    def from_config(values: Mapping[str, Any]) -> RunMonitoringSettings:
-        """From checked, resolved configuration values (`kubedag.instance.config`)."""
-        defaults = RunMonitoringSettings()
-        return RunMonitoringSettings(
-            enabled=bool(values.get("enabled", defaults.enabled)),
-            start_timeout_seconds=float(
-                values.get("start_timeout_seconds", defaults.start_timeout_seconds)
-            ),
-            cancel_timeout_seconds=float(
-                values.get("cancel_timeout_seconds", defaults.cancel_timeout_seconds)
-            ),
-            max_resume_run_attempts=int(
-                values.get("max_resume_run_attempts", defaults.max_resume_run_attempts)
-            ),
-            poll_interval_seconds=float(
-                values.get("poll_interval_seconds", defaults.poll_interval_seconds)
-            ),
-            heartbeat_interval_seconds=float(
-                values.get("heartbeat_interval_seconds", defaults.heartbeat_interval_seconds)
-            ),
-            heartbeat_timeout_seconds=float(
-                values.get("heartbeat_timeout_seconds", defaults.heartbeat_timeout_seconds)
-            ),
-        )
 
 
 class MonitorActionKind(Enum):
@@ -226,7 +188,7 @@ _ENTERED_BY_EVENT = {_S.STARTING: EventType.RUN_STARTING, _S.CANCELING: EventTyp
 
 
 def observe(
-    instance: Instance,
+    instance: RunHost,
     record: RunRecord,
     settings: RunMonitoringSettings,
     now: float,
@@ -242,7 +204,9 @@ def observe(
     since = record.update_timestamp
     entered = _ENTERED_BY_EVENT.get(run.status)
     if entered is not None:
-        latest = instance.get_records_for_run(run.run_id, of_type=entered, limit=1, ascending=False)
+        latest = instance.event_log_storage.get_records_for_run(
+            run.run_id, of_type=entered, limit=1, ascending=False
+        )
         if latest:
             since = latest[0].timestamp
     return RunObservation(
@@ -260,15 +224,15 @@ def observe(
 
 
 def monitor_runs(
-    instance: Instance, settings: RunMonitoringSettings, now: float | None = None
+    instance: RunHost, settings: RunMonitoringSettings, now: float | None = None
 ) -> dict[str, MonitorAction]:
     """One iteration over every run that should have a worker; returns what was done (run id
     → action, actions other than NONE only). `now` is for tests."""
-    records = instance.get_run_records(RunsFilter(statuses=list(MONITORED_STATUSES)))
+    records = instance.run_storage.get_run_records(RunsFilter(statuses=list(MONITORED_STATUSES)))
     if not records:
         return {}
     keys = {record.run.run_id: worker_heartbeat_key(record.run.run_id) for record in records}
-    beats = instance.kvs_get(keys.values())
+    beats = instance.run_storage.kvs_get(keys.values())
     done: dict[str, MonitorAction] = {}
     for record in records:
         run_id = record.run.run_id
@@ -289,9 +253,9 @@ def monitor_runs(
     return done
 
 
-def _act(instance: Instance, record: RunRecord, action: MonitorAction) -> bool:
+def _act(instance: RunHost, record: RunRecord, action: MonitorAction) -> bool:
     run_id, status = record.run.run_id, record.run.status
-    current = instance.get_run_by_id(run_id)
+    current = instance.run_storage.get_run_by_id(run_id)
     if current is None or current.status is not status:
         return False  # it moved on while we looked; judge it afresh next time
     _log.info("Run %s (%s): %s %s", run_id, status.value, action.kind.value, action.reason)
@@ -312,7 +276,7 @@ def _act(instance: Instance, record: RunRecord, action: MonitorAction) -> bool:
     return ended is not None
 
 
-def _stop_worker(instance: Instance, run_id: str) -> None:
+def _stop_worker(instance: RunHost, run_id: str) -> None:
     """Ask the launcher to stop the run's worker and whatever it left running."""
     try:
         instance.run_launcher.terminate(run_id)

@@ -17,7 +17,7 @@ from kubedag.definitions.job import JobDefinition
 from kubedag.definitions.partitions import PartitionKeyRange
 from kubedag.definitions.run_tags import tags_for_run
 from kubedag.execution.executor_selection import check_run_requirements
-from kubedag.execution.run import prepare_run, storable_run_config
+from kubedag.execution.preparation import prepare_run, storable_run_config
 from kubedag.records.run import Run
 
 

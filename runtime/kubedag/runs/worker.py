@@ -42,7 +42,7 @@ from kubedag.runs.tags import worker_heartbeat_key
 
 if TYPE_CHECKING:
     from kubedag.definitions.job import JobDefinition
-    from kubedag.instance.instance import Instance
+    from kubedag.runs.launchers.base import RunHost
 
 _log = logging.getLogger("kubedag.run_worker")
 _S = RunStatus
@@ -69,15 +69,15 @@ def load_job(run: Run) -> JobDefinition:
     return job
 
 
-def succeeded_steps(instance: Instance, run_id: str) -> set[str]:
-    records = instance.get_records_for_run(run_id, of_type=EventType.STEP_SUCCESS)
+def succeeded_steps(instance: RunHost, run_id: str) -> set[str]:
+    records = instance.event_log_storage.get_records_for_run(run_id, of_type=EventType.STEP_SUCCESS)
     return {r.event_log_entry.step_key for r in records if r.event_log_entry.step_key}
 
 
 class RunWatcher:
     """A thread that heartbeats and notices a cancel; signal handlers only set a flag here."""
 
-    def __init__(self, instance: Instance, run_id: str, heartbeat_interval: float) -> None:
+    def __init__(self, instance: RunHost, run_id: str, heartbeat_interval: float) -> None:
         self.instance = instance
         self.run_id = run_id
         self.heartbeat_interval = heartbeat_interval
@@ -129,12 +129,14 @@ class RunWatcher:
             lifecycle.mark_canceling(
                 self.instance, self.run_id, f"The run worker received {name}: stopping the run."
             )
-        run = self.instance.get_run_by_id(self.run_id)
+        run = self.instance.run_storage.get_run_by_id(self.run_id)
         if run is None or run.status in (_S.CANCELING, _S.CANCELED):
             self._stop.set()
         now = time.monotonic()
         if now >= self._next_heartbeat:
-            self.instance.kvs_set({worker_heartbeat_key(self.run_id): repr(time.time())})
+            self.instance.run_storage.kvs_set(
+                {worker_heartbeat_key(self.run_id): repr(time.time())}
+            )
             self._next_heartbeat = now + self.heartbeat_interval
 
 
@@ -151,14 +153,14 @@ def _install_signal_handlers(
 
 
 def run_worker(
-    instance: Instance,
+    instance: RunHost,
     run_id: str,
     *,
     resume_attempt: int | None = None,
     install_signal_handlers: bool = True,
 ) -> int:
     """Execute run `run_id` to a terminal status; returns the exit status (module docstring)."""
-    run = instance.get_run_by_id(run_id)
+    run = instance.run_storage.get_run_by_id(run_id)
     if run is None:
         _log.error("No run with id %s in %s.", run_id, instance.storage_description)
         return EXIT_WORKER_ERROR
@@ -186,7 +188,7 @@ def run_worker(
         watcher.close()
         if restore is not None:
             restore()
-    final = instance.get_run_by_id(run_id)
+    final = instance.run_storage.get_run_by_id(run_id)
     return EXIT_RUN_FINISHED if final is not None and final.is_finished else EXIT_WORKER_ERROR
 
 
@@ -201,7 +203,7 @@ def _refusal(run: Run, resume_attempt: int | None) -> str | None:
     return None
 
 
-def _execute(instance: Instance, run: Run, watcher: RunWatcher, resume_attempt: int | None) -> None:
+def _execute(instance: RunHost, run: Run, watcher: RunWatcher, resume_attempt: int | None) -> None:
     from kubedag.execution.run import execute_run
 
     run_id = run.run_id
@@ -238,25 +240,25 @@ def _execute(instance: Instance, run: Run, watcher: RunWatcher, resume_attempt: 
         _settle(instance, run_id, "its status changed while it was executing", None)
 
 
-def _with_job_tags(instance: Instance, run: Run, job: JobDefinition) -> Run:
+def _with_job_tags(instance: RunHost, run: Run, job: JobDefinition) -> Run:
     """The run with the job's run tags it lacks. A run is normally created with them; one
     created without its code at hand (a `Run` object while its CodeLocation's code server was
     not ready) gets them here, under every tag it already has."""
     missing = {key: value for key, value in job.run_tags.items() if key not in run.tags}
-    return instance.add_run_tags(run.run_id, missing) if missing else run
+    return instance.run_storage.add_run_tags(run.run_id, missing) if missing else run
 
 
-def _cancel(instance: Instance, run_id: str, message: str) -> None:
+def _cancel(instance: RunHost, run_id: str, message: str) -> None:
     """A stop was asked for (the status says CANCELING, or a signal that the watcher may not
     have recorded yet): CANCELING, then CANCELED."""
     lifecycle.mark_canceling(instance, run_id, "The run worker is stopping the run.")
     lifecycle.mark_canceled(instance, run_id, message)
 
 
-def _settle(instance: Instance, run_id: str, reason: str, error: ErrorInfo | None) -> None:
+def _settle(instance: RunHost, run_id: str, reason: str, error: ErrorInfo | None) -> None:
     """Bring an unfinished run to a terminal status: CANCELED if a cancel was asked for,
     FAILURE with `reason` otherwise."""
-    run = instance.get_run_by_id(run_id)
+    run = instance.run_storage.get_run_by_id(run_id)
     if run is None or run.is_finished:
         return
     if run.status is _S.CANCELING:

@@ -5,14 +5,14 @@ import pytest
 import kubedag as dg
 from kubedag.execution.executor_selection import choose_executor
 from kubedag.execution.executors import RetryMode, parse_retries
-from kubedag.execution.multiprocess import (
+from kubedag.execution.multiprocess.config import (
     TagConcurrencyLimit,
     available_cpus,
-    describe_exit,
     parse_multiprocess_config,
-    split_frames,
-    steps_to_start,
 )
+from kubedag.execution.multiprocess.frames import split_frames
+from kubedag.execution.multiprocess.processes import describe_exit
+from kubedag.execution.multiprocess.scheduling import steps_to_start
 
 
 @dg.op

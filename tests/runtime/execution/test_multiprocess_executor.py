@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import kubedag as dg
-from kubedag.execution.multiprocess import StepProcessExitedError
+from kubedag.execution.multiprocess.processes import StepProcessExitedError
 from kubedag.execution.run import execute_run
 from kubedag.records.events import EventType
 from tests.runtime.overlap import peak_overlap

@@ -11,7 +11,7 @@ from kubedag.errors import InstanceConfigError
 from kubedag.runs.coordinators import DefaultRunCoordinator, QueuedRunCoordinator, RunCoordinator
 from kubedag.runs.launchers.base import LaunchRunContext, RunLauncher
 from kubedag.runs.launchers.local_process import LocalProcessRunLauncher
-from kubedag.runs.monitoring import RunMonitoringSettings
+from kubedag.runs.monitoring_settings import RunMonitoringSettings
 from kubedag.runs.queue import QueueLimits, TagConcurrencyLimit
 
 

@@ -31,7 +31,8 @@ from kubedag.runs.launchers.kubernetes import (
     pod_name,
     run_pod_manifest,
 )
-from kubedag.runs.monitoring import RunMonitoringSettings, monitor_runs
+from kubedag.runs.monitoring import monitor_runs
+from kubedag.runs.monitoring_settings import RunMonitoringSettings
 from tests.fixtures.kubernetes import KubernetesHarness, TestKubelet
 from tests.fixtures.s3 import S3Server
 from tests.runtime.runs.conftest import IN_PROCESS, JOBS, event_types, finished, messages, wait_for

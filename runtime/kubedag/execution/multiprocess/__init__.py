@@ -9,14 +9,16 @@ and the plan: nothing is imported again, and a step costs a fork, its own work a
 that do not survive a fork. A child never writes to the event log: it sends every entry to the
 parent over a pipe, and the parent stores them, so the database sees one writer per run.
 
-The executor definition, `multiprocess_executor`, lives in `kubedag.execution.executors` (so
-that choosing an executor does not import this package); it is re-exported here.
+The executor definition, `multiprocess_executor`, is in `definition` (choosing an executor
+imports it and `config`, not the rest of this package). Nothing is re-exported here: importing
+the package imports none of its modules.
 
 Outputs pass between processes through I/O managers, so this executor requires persistent ones
 (`ExecutorRequirement.PERSISTENT_OUTPUTS`); with the in-memory I/O manager the run fails before
 it starts, naming `io_manager` (`kubedag.execution.executor_selection`).
 
 One idea a module:
+- `definition`: `multiprocess_executor`, what a job names.
 - `config`: the options, checked (`parse_multiprocess_config`, `MultiprocessConfig`).
 - `scheduling`: which ready steps may start now (`steps_to_start`), a pure decision.
 - `frames`: the message format on a child's pipe to its parent.
@@ -24,32 +26,3 @@ One idea a module:
 - `processes`: the parent's handles on step processes (bare fork and pidfd, signals, exits).
 - `executor`: `MultiprocessExecutor` and the parent's loop.
 """
-
-from kubedag.execution.executors import multiprocess_executor
-from kubedag.execution.multiprocess.config import (
-    DEFAULT_START_METHOD,
-    START_METHODS,
-    MultiprocessConfig,
-    TagConcurrencyLimit,
-    available_cpus,
-    parse_multiprocess_config,
-)
-from kubedag.execution.multiprocess.executor import MultiprocessExecutor
-from kubedag.execution.multiprocess.frames import split_frames
-from kubedag.execution.multiprocess.processes import StepProcessExitedError, describe_exit
-from kubedag.execution.multiprocess.scheduling import steps_to_start
-
-__all__ = [
-    "DEFAULT_START_METHOD",
-    "START_METHODS",
-    "MultiprocessConfig",
-    "MultiprocessExecutor",
-    "StepProcessExitedError",
-    "TagConcurrencyLimit",
-    "available_cpus",
-    "describe_exit",
-    "multiprocess_executor",
-    "parse_multiprocess_config",
-    "split_frames",
-    "steps_to_start",
-]

@@ -22,7 +22,7 @@ import gc
 import logging
 import os
 import signal
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -70,7 +70,7 @@ def run_step_in_child(source: StepSource, step: StepSpec, fd: int, *, retries: b
     """The body of a step's process: set up, run the step, report every entry to `fd` (which
     the caller closes)."""
     from kubedag.execution.log_manager import RunLogWriter
-    from kubedag.execution.run import RunExecution, step_resource_keys
+    from kubedag.execution.run_execution import RunExecution, step_resource_keys
     from kubedag.resources.initialization import initialize_resources
 
     sink = FrameSink(fd)
@@ -181,6 +181,8 @@ class SpawnedStep:
     run_id: str
     step_key: str
     code_location: dict[str, Any]
+    # `prepare_run` of `kubedag.execution.preparation`, pickled by name (module and function)
+    prepare_run: Callable[..., Any] | None = None
     output_run_ids: dict[str, str] = field(default_factory=dict)
     retries: bool = True
 
@@ -192,7 +194,11 @@ def spawned_step_main(spawned: SpawnedStep, writer: Connection) -> None:
     try:
         from kubedag.code_location.code_pointer import CodePointer
         from kubedag.definitions.engine import engine
-        from kubedag.execution.run import prepare_run, run_partition_range
+        from kubedag.execution.run_execution import run_partition_range
+
+        if spawned.prepare_run is None:
+            raise KubedagError("a spawned step needs the run's prepare_run function.")
+        prepare_run = spawned.prepare_run
 
         instance = engine().instance_from_ref(spawned.instance_ref)
         run = instance.get_run_by_id(spawned.run_id)

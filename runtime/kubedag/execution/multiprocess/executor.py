@@ -271,6 +271,7 @@ class _Orchestration:
             run_id=run.run_id,
             step_key=step.key,
             code_location=dict(run.code_location or {}),
+            prepare_run=self.ctx.prepare_run,
             output_run_ids=dict(self.ctx.output_run_ids),
             retries=self.retries,
         )
@@ -419,7 +420,7 @@ def _grouped(batch: list[Event | EventLogEntry]) -> Iterator[Event | list[EventL
 
 
 def _default_preload(run: Any) -> list[str]:
-    modules = ["kubedag.execution.multiprocess"]
+    modules = ["kubedag.execution.multiprocess.child"]
     module_name = (run.code_location or {}).get("module_name")
     if module_name:
         modules.append(module_name)

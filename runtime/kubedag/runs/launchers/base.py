@@ -9,6 +9,13 @@ process holding the instance (a daemon, the operator) can check or stop that wor
 
 The instance calls a launcher; a launcher never changes a run's status itself except to record
 the outcome of a forced stop (see `terminate`).
+
+What a launcher (and a coordinator) is given is a `RunHost`: the storages and plugins that the
+`Instance` holds. `Instance`, the facade users hold one layer up, satisfies that protocol and
+attaches itself; `runs/` reads and writes through `run_storage` and `event_log_storage`
+directly, never through `Instance` methods, so a call coming down from the instance
+(`Instance.launch_run` -> `lifecycle.launch_run` -> the launcher) never climbs back up. The
+host, the plugin base and the launcher's contract name each other, so they share this file.
 """
 
 from __future__ import annotations
@@ -16,13 +23,65 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from kubedag.records.run import Run
-from kubedag.runs.instance_plugin import InstancePlugin
 
 if TYPE_CHECKING:
-    from kubedag.instance.instance import Instance
+    from kubedag.records.instance_ref import InstanceRef
+    from kubedag.runs.monitoring_settings import RunMonitoringSettings
+    from kubedag.storage.base import EventLogStorage, RunStorage
+
+
+class RunHost(Protocol):
+    """What `runs/` works on: the instance's storages, its launcher and settings."""
+
+    @property
+    def run_storage(self) -> RunStorage: ...
+
+    @property
+    def event_log_storage(self) -> EventLogStorage: ...
+
+    @property
+    def storage_description(self) -> str:
+        """Where the runs live, for error messages (no secrets: passwords are hidden)."""
+        ...
+
+    @property
+    def run_launcher(self) -> RunLauncher: ...
+
+    @property
+    def run_monitoring(self) -> RunMonitoringSettings: ...
+
+    def get_ref(self) -> InstanceRef:
+        """The instance's address for a worker process; raises for an ephemeral instance."""
+        ...
+
+
+class InstancePlugin:
+    """Something the instance builds from its `config_key` part and then attaches itself to:
+    a run coordinator or launcher.
+
+    This is the reference's `ConfigurableClass` + `register_instance`, without the class
+    hierarchy: a plugin written for either (`{module, class, config}` in the instance
+    configuration) gets its `config` as constructor keyword arguments and the instance
+    afterwards."""
+
+    config_key: ClassVar[str] = "a plugin part"
+    _instance: RunHost | None = None
+
+    def register_instance(self, instance: RunHost) -> None:
+        self._instance = instance
+
+    @property
+    def instance(self) -> RunHost:
+        if self._instance is None:
+            raise RuntimeError(
+                f"{type(self).__name__} is not attached to an instance; build it through the "
+                f"instance configuration ({self.config_key}: ...) or call "
+                "register_instance(instance)."
+            )
+        return self._instance
 
 
 class WorkerStatus(Enum):
@@ -51,7 +110,7 @@ class LaunchRunContext:
     """A run that is STARTING, and the instance it belongs to."""
 
     run: Run
-    instance: Instance
+    instance: RunHost
 
 
 @dataclass(frozen=True)
@@ -60,7 +119,7 @@ class ResumeRunContext:
     from 1."""
 
     run: Run
-    instance: Instance
+    instance: RunHost
     resume_attempt: int
 
 

@@ -288,7 +288,7 @@ def run_pod_manifest(
     resume_attempt: int | None = None,
 ) -> dict[str, Any]:
     """The pod that runs `kubedag run-worker` for `run` (no namespace: the caller's choice)."""
-    from kubedag.instance.instance import INSTANCE_REF_ENV
+    from kubedag.records.instance_ref import INSTANCE_REF_ENV
 
     labels = {
         **settings.labels,
@@ -531,7 +531,7 @@ class K8sRunLauncher(RunLauncher):
     def _create_pod(self, run: Run, resume_attempt: int | None) -> None:
         from kubernetes.client.exceptions import ApiException
 
-        from kubedag.instance.instance import InstanceRef
+        from kubedag.records.instance_ref import InstanceRef
 
         image = run.tags.get(IMAGE_TAG) or self.settings.image
         if not image:
@@ -549,7 +549,9 @@ class K8sRunLauncher(RunLauncher):
         except ApiException as exc:
             if exc.status != 409:  # 409: created by an earlier attempt of this same launch
                 raise
-        self.instance.add_run_tags(run.run_id, {POD_NAME_TAG: name, POD_NAMESPACE_TAG: namespace})
+        self.instance.run_storage.add_run_tags(
+            run.run_id, {POD_NAME_TAG: name, POD_NAMESPACE_TAG: namespace}
+        )
 
     def recorded_pod(self, run: Run) -> tuple[str, str] | None:
         """The run's pod as (name, namespace): the one its tags record, unless the pod of its
@@ -563,7 +565,7 @@ class K8sRunLauncher(RunLauncher):
             return name, namespace
         where = run.tags.get(OWNER_NAMESPACE_TAG) or self.namespace
         if self._read_pod(where, expected) is not None:
-            self.instance.add_run_tags(
+            self.instance.run_storage.add_run_tags(
                 run.run_id, {POD_NAME_TAG: expected, POD_NAMESPACE_TAG: where}
             )
             return expected, where
@@ -590,7 +592,7 @@ class K8sRunLauncher(RunLauncher):
         SIGKILL. The worker, or the monitor once the pod is gone, marks the run CANCELED."""
         from kubernetes.client.exceptions import ApiException
 
-        run = self.instance.get_run_by_id(run_id)
+        run = self.instance.run_storage.get_run_by_id(run_id)
         if run is None:
             return False
         recorded = self.recorded_pod(run)

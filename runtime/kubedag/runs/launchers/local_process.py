@@ -112,7 +112,7 @@ class LocalProcessRunLauncher(RunLauncher):
         self._start_worker(context.run, context.resume_attempt)
 
     def _start_worker(self, run: Run, resume_attempt: int | None) -> None:
-        from kubedag.instance.instance import INSTANCE_REF_ENV
+        from kubedag.records.instance_ref import INSTANCE_REF_ENV
 
         instance = self.instance
         ref = instance.get_ref()  # an ephemeral instance cannot be handed over: this raises
@@ -140,7 +140,7 @@ class LocalProcessRunLauncher(RunLauncher):
             name=f"kubedag-worker-{process.pid}",
             daemon=True,
         ).start()
-        instance.add_run_tags(
+        instance.run_storage.add_run_tags(
             run.run_id, {WORKER_PID_TAG: str(process.pid), WORKER_HOST_TAG: self.hostname}
         )
         _log.info("Run %s: worker pid %d on %s.", run.run_id, process.pid, self.hostname)
@@ -194,7 +194,7 @@ class LocalProcessRunLauncher(RunLauncher):
 
     # -- stopping -------------------------------------------------------------------------------
     def terminate(self, run_id: str) -> bool:
-        run = self.instance.get_run_by_id(run_id)
+        run = self.instance.run_storage.get_run_by_id(run_id)
         if run is None:
             return False
         pid, why = self._worker_pid(run)
