@@ -1,0 +1,40 @@
+"""The package face's names: The instance, its storages and records, runs, coordinators, launchers.
+
+Each maps a name of `import kubedag as dg` to the module that defines it (loaded on first use).
+"""
+
+NAMES: dict[str, str] = {
+    "Instance": "kubedag.instance.instance",
+    "InstanceRef": "kubedag.records.instance_ref",
+    "RunsFilter": "kubedag.storage.records",
+    "RunRecord": "kubedag.storage.records",
+    "EventRecordsFilter": "kubedag.storage.records",
+    "EventLogRecord": "kubedag.storage.records",
+    "AssetRecord": "kubedag.storage.records",
+    "AssetEntry": "kubedag.storage.records",
+    "InstigatorState": "kubedag.storage.records",
+    "InstigatorStatus": "kubedag.storage.records",
+    "InstigatorType": "kubedag.storage.records",
+    "Tick": "kubedag.storage.records",
+    "TickStatus": "kubedag.storage.records",
+    "DaemonHeartbeat": "kubedag.storage.records",
+    "RunStorage": "kubedag.storage.base",
+    "EventLogStorage": "kubedag.storage.base",
+    "ScheduleStorage": "kubedag.storage.base",
+    "ComputeLogManager": "kubedag.compute_logs.manager",
+    "LocalComputeLogManager": "kubedag.compute_logs.local",
+    "NoOpComputeLogManager": "kubedag.compute_logs.noop",
+    "S3ComputeLogManager": "kubedag.compute_logs.s3",
+    "Run": "kubedag.records.run",
+    "RunStatus": "kubedag.records.run",
+    "RunCoordinator": "kubedag.runs.coordinators",
+    "DefaultRunCoordinator": "kubedag.runs.coordinators",
+    "QueuedRunCoordinator": "kubedag.runs.coordinators",
+    "SubmitRunContext": "kubedag.runs.coordinators",
+    "RunLauncher": "kubedag.runs.launchers.base",
+    "LaunchRunContext": "kubedag.runs.launchers.base",
+    "ResumeRunContext": "kubedag.runs.launchers.base",
+    "WorkerHealth": "kubedag.runs.launchers.base",
+    "WorkerStatus": "kubedag.runs.launchers.base",
+    "LocalProcessRunLauncher": "kubedag.runs.launchers.local_process",
+}
