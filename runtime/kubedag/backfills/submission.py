@@ -91,7 +91,7 @@ def create_backfill(
         )
     else:
         for key in keys:  # every key, so a wrong one fails before any run exists
-            _check_key(job, key, instance)
+            validate_partition(job, key, None, instance)
         prepare_run(
             job,
             run_config=run_config,
@@ -114,10 +114,6 @@ def create_backfill(
     )
     instance.add_backfill(backfill)
     return submit_backfill_runs(instance, job, backfill)
-
-
-def _check_key(job: JobDefinition, key: str, instance: Any) -> None:
-    validate_partition(job, key, None, instance)
 
 
 def submit_backfill_runs(instance: Any, job: JobDefinition, backfill: Backfill) -> Backfill:
