@@ -21,7 +21,7 @@ from kubedag.errors import KubedagError
 from kubedag_operator.kube import KubeApi
 from kubedag_operator.peering import acts, blocking_peers, peer_records
 from tests.fixtures.kubernetes import KubernetesApiServer, KubernetesHarness, write_kubeconfig
-from tests.operator.cluster import Cluster
+from tests.operator.cluster import Cluster, G
 from tests.operator.conftest import OperatorRunner
 from tests.operator.operator_process import OperatorProcess, http_get
 from tests.runtime.runs.conftest import wait_for
@@ -89,6 +89,26 @@ def handler_lines(log: str) -> list[str]:
     ]
 
 
+HANDLED = "kopf.kubedag.io/last-handled-configuration"
+
+
+def all_handled(api: KubernetesHarness, namespace: str) -> bool:
+    """Whether every object the cluster fixture made has been handled to the end: it carries the
+    last-handled spec and no handler's progress. A replica that pauses does not cancel a handler
+    already at work, so the test waits for this before another replica takes over; otherwise the
+    paused one's last handler may finish after the pause and look like work done while paused."""
+    objects = [
+        o
+        for plural in ("instances", "codelocations", "jobs")
+        for o in api.list(G, plural, namespace)
+    ]
+    return bool(objects) and all(
+        set(k for k in (o["metadata"].get("annotations") or {}) if k.startswith("kopf.kubedag.io/"))
+        == {HANDLED}
+        for o in objects
+    )
+
+
 def run_succeeds(cluster: Cluster, name: str) -> None:
     cluster.run(name, "quick")
     assert cluster.wait_phase(name, ("Succeeded", "Failed"), timeout=60)["phase"] == "Succeeded"
@@ -100,6 +120,7 @@ def test_the_higher_priority_replica_acts_and_the_other_takes_over_when_it_stops
     ns = cluster.namespace
     low = replicas.start(priority=100)
     wait_for(low.active, 30, f"the only replica to act:\n{low.log()}")
+    wait_for(lambda: all_handled(kubernetes_api, ns), 30, f"every object handled:\n{low.log()}")
     high = replicas.start(priority=200)
     wait_for(
         lambda: high.active() and not low.active(),
