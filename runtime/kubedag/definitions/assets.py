@@ -521,7 +521,7 @@ def graph_asset(
             raise InvalidDefinitionError(
                 f"{owner}: the body must return exactly one op output (the asset's value)."
             )
-        graph_def = GraphDefinition(
+        graph_def = GraphDefinition.from_nodes(
             asset_key.to_python_identifier(),
             nodes,
             input_names,

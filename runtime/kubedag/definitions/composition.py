@@ -194,3 +194,24 @@ class PendingNodeInvocation:
             tags=self.given_tags,
             retry_policy=self.given_retry_policy,
         )
+
+    # -- the reference's other uses of a pending invocation ---------------------------------
+    @property
+    def node_def(self) -> Any:
+        return self.definition
+
+    def describe_node(self) -> str:
+        kind = "graph" if hasattr(self.definition, "nodes") else "op"
+        alias = f" (as '{self.given_alias}')" if self.given_alias else ""
+        return f"{kind} '{self.definition.name}'{alias}"
+
+    def to_job(self, name: str | None = None, **kwargs: Any) -> Any:
+        """A job of just this node (a graph, with its alias as the job's name)."""
+        if not hasattr(self.definition, "to_job"):
+            raise InvalidDefinitionError(
+                f"{self.describe_node()}: only a graph can become a job; wrap the op in a @job."
+            )
+        return self.definition.to_job(name=name or self.given_alias, **kwargs)
+
+    def execute_in_process(self, **kwargs: Any) -> Any:
+        return self.to_job().execute_in_process(**kwargs)

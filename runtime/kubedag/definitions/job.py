@@ -264,7 +264,9 @@ def job(
                 f"job '{job_name}': a job body takes no parameters; feed op inputs from other ops "
                 "or from run config."
             )
-        graph_def = GraphDefinition(job_name, nodes, (), outputs, description=description)
+        graph_def = GraphDefinition.from_nodes(
+            job_name, nodes, (), outputs, description=description
+        )
         return JobDefinition.from_graph(
             graph_def,
             name=job_name,

@@ -12,6 +12,10 @@ from typing import Any
 
 from kubedag.definitions.composition import PendingNodeInvocation, current_composition
 from kubedag.definitions.io_specs import NO_DEFAULT, In, Out
+from kubedag.definitions.output_annotations import (
+    per_output_annotations,
+    unwrap_output_annotation,
+)
 from kubedag.definitions.policies import RetryPolicy
 from kubedag.definitions.signature import (
     NO_ANNOTATION,
@@ -153,7 +157,7 @@ def _input_defs(signature: FunctionSignature, ins: Mapping[str, In]) -> tuple[In
 def _output_defs(
     signature: FunctionSignature, out: Out | Mapping[str, Out] | None
 ) -> tuple[OutputDef, ...]:
-    ret = signature.return_annotation
+    ret = unwrap_output_annotation(signature.return_annotation)
     if out is None or isinstance(out, Out):
         spec = out or Out()
         annotation = spec.dagster_type or (None if ret is NO_ANNOTATION else ret)
@@ -168,16 +172,17 @@ def _output_defs(
                 metadata=dict(spec.metadata),
             ),
         )
+    annotations = per_output_annotations(ret, len(out))
     return tuple(
         OutputDef(
             name=name,
-            annotation=spec.dagster_type,
+            annotation=spec.dagster_type or annotations[index],
             is_required=spec.is_required,
             io_manager_key=spec.io_manager_key or "io_manager",
             description=spec.description,
             metadata=dict(spec.metadata),
         )
-        for name, spec in out.items()
+        for index, (name, spec) in enumerate(out.items())
     )
 
 

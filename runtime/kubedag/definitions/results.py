@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from types import GenericAlias
 from typing import Any
 
 from kubedag.definitions.asset_key import AssetKey, to_asset_key
@@ -39,6 +40,9 @@ class Output:
 
     def __repr__(self) -> str:
         return f"Output(output_name={self.output_name!r}, metadata={self.metadata!r})"
+
+    def __class_getitem__(cls, item: Any) -> GenericAlias:  # `-> dg.Output[int]`
+        return GenericAlias(cls, item)
 
 
 class AssetCheckSeverity(Enum):

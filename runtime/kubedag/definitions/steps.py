@@ -198,7 +198,7 @@ def _flatten(
                 node_outputs[(".".join(path), name)] = source
     return {
         name: local[(handle.node_name, handle.output_name)]
-        for name, handle in graph.output_mappings.items()
+        for name, handle in graph.output_handles.items()
     }
 
 
@@ -385,13 +385,16 @@ def _graph_asset_steps(
         (source.step_key, source.output_name): assets_def.keys_by_output_name[name]
         for name, source in outputs.items()
     }
+    graph_output_names = {(s.step_key, s.output_name): name for name, s in outputs.items()}
     steps = []
     for step in inner:
         new_outputs = tuple(
             dataclasses.replace(
                 o,
                 asset_key=asset_outputs.get((step.key, o.name)),
-                io_manager_key=assets_def.io_manager_keys_by_output.get("result", o.io_manager_key)
+                io_manager_key=assets_def.io_manager_keys_by_output.get(
+                    graph_output_names.get((step.key, o.name), "result"), o.io_manager_key
+                )
                 if (step.key, o.name) in asset_outputs
                 else o.io_manager_key,
             )

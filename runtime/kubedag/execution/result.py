@@ -1,19 +1,27 @@
-"""The result of an in-process run: success, events, and the values the steps produced."""
+"""The result of a run: success, events, and the values the steps produced.
+
+`JobExecutionResult` is what `dg.execute_job` returns in the reference; here every run's result
+is one, and `ExecuteInProcessResult` (what `execute_in_process` and `materialize` return) is the
+same thing under the name the reference gives it there. It is a context manager, as the
+reference's `with dg.execute_job(...) as result:` expects; leaving the block changes nothing
+(outputs stay loadable while the result lives).
+"""
 
 from __future__ import annotations
 
 import weakref
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, Self
 
 from kubedag.definitions.asset_key import AssetKey, to_asset_key
+from kubedag.definitions.expectations import ExpectationResult
 from kubedag.definitions.results import AssetCheckEvaluation, AssetMaterialization
-from kubedag.records.events import Event, EventType
+from kubedag.records.events import Event, EventType, StepFailureData
 from kubedag.records.run import Run
 
 
-class ExecuteInProcessResult:
-    """What `materialize` and `execute_in_process` return."""
+class JobExecutionResult:
+    """What a run of a job produced: its record, its events and its outputs."""
 
     def __init__(
         self,
@@ -157,9 +165,9 @@ class ExecuteInProcessResult:
     def output_value(self, output_name: str = "result") -> Any:
         """A value returned by the job's top-level graph."""
         graph = self.job_def.graph
-        if graph is None or output_name not in graph.output_mappings:
+        if graph is None or output_name not in graph.output_handles:
             raise KeyError(f"Job '{self.job_def.name}' has no output '{output_name}'.")
-        handle = graph.output_mappings[output_name]
+        handle = graph.output_handles[output_name]
         return self.output_for_node(handle.node_name, handle.output_name)
 
     def asset_value(self, asset_key: Any) -> Any:
@@ -169,6 +177,41 @@ class ExecuteInProcessResult:
                 if output.asset_key == key:
                     return self.output_for_node(step.key, output.name)
         raise KeyError(f"Asset '{key.to_user_string()}' was not part of this run.")
+
+    # -- the reference's other queries -------------------------------------------------------
+    def filter_events(self, event_filter: Callable[[Event], bool]) -> list[Event]:
+        return [e for e in self._events if event_filter(e)]
+
+    def expectation_results_for_node(self, node_name: str) -> list[ExpectationResult]:
+        return [
+            e.event_specific_data
+            for e in self.events_for_node(node_name)
+            if e.event_type is EventType.STEP_EXPECTATION_RESULT
+        ]
+
+    def is_node_untouched(self, node_name: str) -> bool:
+        return not self.events_for_node(node_name)
+
+    def failure_data_for_node(self, node_name: str) -> StepFailureData | None:
+        for event in self.events_for_node(node_name):
+            if event.event_type is EventType.STEP_FAILURE:
+                return event.step_failure_data
+        return None
+
+    def retry_attempts_for_node(self, node_name: str) -> int:
+        return sum(
+            1 for e in self.events_for_node(node_name) if e.event_type is EventType.STEP_RESTARTED
+        )
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+class ExecuteInProcessResult(JobExecutionResult):
+    """What `materialize` and `execute_in_process` return."""
 
 
 def _in_node(step_key: str, node_name: str) -> bool:

@@ -14,6 +14,7 @@ from collections.abc import Generator, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, NoReturn
 
+from kubedag.definitions.expectations import ExpectationResult
 from kubedag.definitions.policies import retry_delay
 from kubedag.definitions.results import (
     AssetCheckEvaluation,
@@ -237,8 +238,7 @@ def _returned_items(step: StepSpec, returned: Any) -> list[Any]:
     if len(step.outputs) > 1:
         if isinstance(returned, tuple) and len(returned) == len(step.outputs):
             return [
-                r if isinstance(r, Output) else Output(r, o.name)
-                for r, o in zip(returned, step.outputs, strict=True)
+                _positional_output(r, o.name) for r, o in zip(returned, step.outputs, strict=True)
             ]
         _fail(
             step,
@@ -251,6 +251,15 @@ def _returned_items(step: StepSpec, returned: Any) -> list[Any]:
             f"it is declared to return nothing (-> None) but returned a {type(returned).__name__}",
         )
     return [Output(returned, step.outputs[0].name)] if step.outputs else []
+
+
+def _positional_output(returned: Any, output_name: str) -> Output:
+    """A tuple item as the output at its position (an `Output` left unnamed takes its name)."""
+    if not isinstance(returned, Output):
+        return Output(returned, output_name)
+    if returned.output_name == "result" and output_name != "result":
+        return Output(returned.value, output_name, returned.metadata, returned.data_version)
+    return returned
 
 
 def _fail(step: StepSpec, why: str) -> NoReturn:
@@ -297,6 +306,12 @@ def _handle_item(
             step,
             f"Materialized value {item.asset_key.to_user_string()}.",
             item,
+        )
+    elif isinstance(item, ExpectationResult):
+        verdict = "passed" if item.success else "failed"
+        label = f" {item.label}" if item.label else ""
+        yield _event(
+            ctx, EventType.STEP_EXPECTATION_RESULT, step, f"Expectation{label} {verdict}", item
         )
     else:
         _fail(

@@ -45,6 +45,7 @@ from enum import Enum
 from typing import Any, cast
 
 from kubedag.definitions.asset_key import AssetKey
+from kubedag.definitions.expectations import ExpectationResult
 from kubedag.definitions.results import (
     AssetCheckEvaluation,
     AssetCheckSeverity,
@@ -80,6 +81,7 @@ _DATACLASSES: tuple[type, ...] = (
     RunFailureData,
     AssetMaterialization,
     AssetCheckEvaluation,
+    ExpectationResult,
 )
 _ENUMS: tuple[type[Enum], ...] = (EventType, AssetCheckSeverity, RunStatus)
 _ENUM_BY_NAME: dict[str, type[Enum]] = {cls.__name__: cls for cls in _ENUMS}
