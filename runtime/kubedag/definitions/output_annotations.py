@@ -15,8 +15,10 @@ from kubedag.definitions.signature import NO_ANNOTATION
 
 def _is_output_class(origin: Any) -> bool:
     # `Output[int]` forwards `__name__` to `Output`: only a class itself counts here.
-    return isinstance(origin, type) and getattr(origin, "__name__", None) in ("Output", "DynamicOutput") and (
-        getattr(origin, "__module__", "").startswith("kubedag.definitions.")
+    return (
+        isinstance(origin, type)
+        and getattr(origin, "__name__", None) in ("Output", "DynamicOutput")
+        and (getattr(origin, "__module__", "").startswith("kubedag.definitions."))
     )
 
 
