@@ -141,3 +141,25 @@ class RetryRequested(Exception):
         super().__init__(f"Step requested a retry (max_retries={max_retries}).")
         self.max_retries = max_retries
         self.seconds_to_wait = seconds_to_wait
+
+
+class UnknownResourceError(KubedagError, AttributeError):
+    """User code asked `context.resources` for a key that its step did not declare or bind.
+
+    An `AttributeError` too, so `hasattr(context.resources, key)` and `getattr(…, default)`
+    keep working."""
+
+    def __init__(self, resource_name: str, available: tuple[str, ...] = ()) -> None:
+        known = ", ".join(available) or "none"
+        super().__init__(
+            f"Unknown resource `{resource_name}` (available here: {known}). Specify "
+            f"`{resource_name}` as a required resource of the asset or op that accessed it "
+            f"(required_resource_keys={{'{resource_name}'}} or a resource parameter), and bind "
+            f"it in Definitions(resources={{'{resource_name}': …}})."
+        )
+        self.resource_name = resource_name
+
+
+# The reference's spellings of the resource errors (the same classes).
+DagsterUnknownResourceError = UnknownResourceError
+DagsterResourceFunctionError = ResourceInitError

@@ -14,6 +14,7 @@ from typing import Any
 
 from kubedag.definitions.asset_key import AssetKey, to_asset_key
 from kubedag.definitions.graph import GraphDefinition, compose
+from kubedag.definitions.input_managers import with_input_manager_keys
 from kubedag.definitions.io_specs import AssetIn, AssetOut
 from kubedag.definitions.op import OpDefinition
 from kubedag.definitions.policies import RetryPolicy
@@ -245,7 +246,7 @@ def _asset_inputs(
     ins = dict(ins or {})
     signature = with_kwargs_inputs(signature, ins, owner=owner)
     keys = {name: (ins.get(name) or AssetIn()).resolve_key(name) for name in signature.input_names}
-    return signature, keys
+    return with_input_manager_keys(signature, ins), keys
 
 
 def _merge_deps(

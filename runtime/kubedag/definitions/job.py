@@ -12,6 +12,7 @@ from typing import Any
 
 from kubedag.definitions.asset_graph import AssetGraph
 from kubedag.definitions.graph import GraphDefinition, compose
+from kubedag.definitions.input_managers import input_manager_key
 from kubedag.definitions.run_tags import job_run_tags
 from kubedag.definitions.selection import AssetSelection, ResolvedSelection, to_selection
 from kubedag.definitions.steps import (
@@ -173,7 +174,12 @@ class JobDefinition:
         for step in self.steps:
             keys = set(step.op.required_resource_keys)
             keys.update(o.io_manager_key for o in step.outputs if not o.is_nothing)
-            keys.update(s.io_manager_key for s in step.inputs.values() if isinstance(s, FromAsset))
+            for name, source in step.inputs.items():
+                manager = input_manager_key(step.op, name)
+                if manager is not None:
+                    keys.add(manager)
+                elif isinstance(source, FromAsset):
+                    keys.add(source.io_manager_key)
             for key in keys:
                 needs.setdefault(key, []).append(step.label)
         return needs

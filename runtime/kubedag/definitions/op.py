@@ -59,6 +59,7 @@ class OpDefinition:
             signature or read_signature(compute_fn, owner=owner), ins or {}, owner=owner
         )
         self.input_defs = _input_defs(self.signature, ins or {})
+        self.has_input_managers = any(i.input_manager_key for i in self.input_defs)
         self.output_defs = output_defs or _output_defs(self.signature, out)
         self.config_class = self.signature.config_class
         self.config_schema = config_schema
@@ -149,6 +150,7 @@ def _input_defs(signature: FunctionSignature, ins: Mapping[str, In]) -> tuple[In
                 description=spec.description,
                 metadata=dict(spec.metadata),
                 via_kwargs=input_def.via_kwargs,
+                input_manager_key=spec.input_manager_key,
             )
         )
     return tuple(defs)

@@ -52,6 +52,7 @@ class InputDef:
     metadata: dict[str, Any] = field(default_factory=dict)
     is_nothing: bool = False
     via_kwargs: bool = False  # declared only in `ins=`, passed through the `**kwargs` parameter
+    input_manager_key: str | None = None  # loaded by this input manager, not the upstream's
 
     @property
     def has_default(self) -> bool:

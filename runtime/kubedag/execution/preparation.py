@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kubedag.config.run_config import ResolvedRunConfig, resolve_run_config
+from kubedag.definitions.input_managers import input_manager_key
 from kubedag.definitions.job import DEFAULT_IO_MANAGER_KEY, JobDefinition
 from kubedag.definitions.partitions import PartitionKeyRange, UnknownPartitionError
 from kubedag.definitions.steps import (
@@ -128,8 +129,8 @@ def _check_inputs_provided(
     plan: ExecutionPlan, config: ResolvedRunConfig, input_values: Mapping[str, Any]
 ) -> None:
     for step in plan.steps:
-        for source in step.inputs.values():
-            if isinstance(source, FromRunConfig):
+        for name, source in step.inputs.items():
+            if isinstance(source, FromRunConfig) and input_manager_key(step.op, name) is None:
                 run_config_input_value(config, input_values, source)
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from kubedag.config.run_config import ResolvedRunConfig
 from kubedag.definitions.asset_key import AssetKey
+from kubedag.definitions.input_managers import input_manager_key
 from kubedag.definitions.job import JobDefinition
 from kubedag.definitions.partition_mapping import upstream_partition_keys
 from kubedag.definitions.partitions import PartitionKeyRange
@@ -218,19 +219,25 @@ class RunExecution:
         )
 
     def input_context(
-        self, step: StepSpec, name: str, upstream: OutputContext, asset_key: AssetKey | None
+        self,
+        step: StepSpec,
+        name: str,
+        upstream: OutputContext | None,
+        asset_key: AssetKey | None,
     ) -> InputContext:
+        """`upstream` is None for an input that nothing feeds, loaded by an input manager."""
         input_def = step.op.input_def(name)
         upstream_keys = self.upstream_partition_keys(step, asset_key)
-        if upstream_keys is None and upstream.has_partition_key:
+        if upstream_keys is None and upstream is not None and upstream.has_partition_key:
             upstream_keys = [upstream.partition_key]  # an op output of a partitioned step
         partitioned = step.assets_def is not None and step.assets_def.partitions_def is not None
+        upstream_partition = upstream._partition_key if upstream is not None else None
         return InputContext(
             name=name,
             step_key=step.key,
             upstream_output=upstream,
             asset_key=asset_key,
-            partition_key=self.partition_key if partitioned else upstream._partition_key,
+            partition_key=self.partition_key if partitioned else upstream_partition,
             asset_partition_keys=upstream_keys,
             metadata=dict(input_def.metadata),
             op_def=step.op,
@@ -292,7 +299,11 @@ def io_manager_keys(job: JobDefinition, step: StepSpec, plan: ExecutionPlan | No
     """The I/O managers `step` stores its outputs with and loads its inputs with. With a plan,
     inputs from steps in the plan are left out (those steps' own outputs name them)."""
     keys = {o.io_manager_key for o in step.outputs if not o.is_nothing}
-    for source in step.inputs.values():
+    for name, source in step.inputs.items():
+        manager = input_manager_key(step.op, name)
+        if manager is not None:
+            keys.add(manager)
+            continue
         for single in _single_sources(source):
             if isinstance(single, FromAsset):
                 keys.add(single.io_manager_key)

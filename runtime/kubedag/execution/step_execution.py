@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from typing import Any, NoReturn
 
 from kubedag.definitions.expectations import ExpectationResult
+from kubedag.definitions.input_managers import input_manager_key
 from kubedag.definitions.policies import retry_delay
 from kubedag.definitions.results import (
     AssetCheckEvaluation,
@@ -456,6 +457,10 @@ def _check_all_produced(step: StepSpec, produced: dict[str, bool], checks: dict[
 
 
 def _load_input(ctx: Any, step: StepSpec, name: str, source: Any) -> Generator[Event, None, Any]:
+    override = input_manager_key(step.op, name) if step.op.has_input_managers else None
+    if override is not None and isinstance(source, FromDefault | FromRunConfig):
+        # An input that nothing feeds, loaded by its input manager with no upstream output.
+        return (yield from _load_with(ctx, step, name, override, None, None))
     if isinstance(source, FromDefault):
         return source.value
     if isinstance(source, FromRunConfig):
@@ -479,6 +484,14 @@ def _load_input(ctx: Any, step: StepSpec, name: str, source: Any) -> Generator[E
         raise TypeError(source)
     if isinstance(source, FromStepOutput) and output.is_nothing:
         return None
+    return (
+        yield from _load_with(ctx, step, name, override or manager_key, upstream_context, asset_key)
+    )
+
+
+def _load_with(
+    ctx: Any, step: StepSpec, name: str, manager_key: str, upstream_context: Any, asset_key: Any
+) -> Generator[Event, None, Any]:
     manager = ctx.io_manager(manager_key)
     in_context = ctx.input_context(step, name, upstream_context, asset_key)
     with _user_code(step, f"loading input '{name}' of"):

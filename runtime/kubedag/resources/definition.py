@@ -64,16 +64,34 @@ class ResourceDefinition:
     def none_resource(description: str | None = None) -> ResourceDefinition:
         return ResourceDefinition.hardcoded_resource(None, description)
 
+    @staticmethod
+    def mock_resource(description: str | None = None) -> ResourceDefinition:
+        """A resource that is a `unittest.mock.MagicMock`: any attribute, any call, for tests."""
+        from unittest import mock
+
+        return ResourceDefinition.hardcoded_resource(mock.MagicMock(), description)
+
+    @staticmethod
+    def string_resource(description: str | None = None) -> ResourceDefinition:
+        """A resource whose value is its config, a string."""
+        return ResourceDefinition(_config_as_value, config_schema=str, description=description)
+
     def configured(self, config: Any) -> ResourceDefinition:
+        """The same resource (of the same class) with its config fixed to `config`."""
+        import copy
+
         fn = self.resource_fn
-        return ResourceDefinition(
-            lambda ctx: fn(ctx.replace_config(config)),
-            description=self.description,
-            required_resource_keys=set(self.required_resource_keys),
-        )
+        fixed = copy.copy(self)
+        fixed.resource_fn = lambda ctx: fn(ctx.replace_config(config))
+        fixed.config_schema = None  # the config is given: run config has none to give
+        return fixed
 
     def __call__(self, context: InitResourceContext | None = None) -> Any:
         return self.resource_fn(context or InitResourceContext())
+
+
+def _config_as_value(context: InitResourceContext) -> Any:
+    return context.resource_config
 
 
 def resource(

@@ -153,16 +153,26 @@ def _generator_resource(gen: Generator[Any, Any, Any]) -> Generator[Any, None, N
             raise InvalidConfigError("A resource generator must yield exactly once.")
 
 
+def _unwrapped(entry: Any) -> Any:
+    """`{"config": value}` (the run config shape) is `value`; anything else is taken as it is."""
+    if isinstance(entry, Mapping) and set(entry) == {"config"}:
+        return entry["config"]
+    return entry
+
+
 @contextmanager
 def build_resources(
     resources: Mapping[str, Any],
     instance: Any = None,
     resource_config: Mapping[str, Any] | None = None,
 ) -> Generator[ResourceNamespace, None, None]:
-    """Initialize resources outside a run: `with build_resources({...}) as resources:`."""
+    """Initialize resources outside a run: `with build_resources({...}) as resources:`.
+
+    `resource_config` is shaped as in run config, `{key: {"config": value}}`."""
     check_env_vars(resources, resources)
+    configs = {key: _unwrapped(entry) for key, entry in (resource_config or {}).items()}
     with ExitStack() as stack:
         values = initialize_resources(
-            resources, resources.keys(), stack, configs=resource_config, instance=instance
+            resources, resources.keys(), stack, configs=configs, instance=instance
         )
         yield ResourceNamespace(values)

@@ -11,15 +11,30 @@ from __future__ import annotations
 
 import os
 import pickle
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from pathlib import Path
 from typing import Any
 
 from kubedag.definitions.asset_key import AssetKey
 from kubedag.resources.definition import ResourceDefinition
+from kubedag.resources.input_manager import InputManager
 
 
-class OutputContext:
+class _TestResources:
+    """A context built for a test (`build_output_context`) owns the resources it initialized:
+    `with build_output_context(resources=…) as context:` tears them down at the end."""
+
+    _exit_stack: Any = None
+
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._exit_stack is not None:
+            self._exit_stack.close()
+
+
+class OutputContext(_TestResources):
     """Describes the output being stored."""
 
     def __init__(
@@ -38,8 +53,14 @@ class OutputContext:
         instance: Any = None,
         partition_keys: list[str] | None = None,
         partitions_def: Any = None,
+        config: Any = None,
+        resource_config: Any = None,
     ) -> None:
         self.name = name
+        self.config = config  # the output's config (build_output_context(config=…) in tests)
+        self.resource_config = resource_config
+        self.mapping_key: str | None = None
+        self.version: str | None = None
         self.step_key = step_key
         self.run_id = run_id
         self.instance = instance
@@ -120,6 +141,10 @@ class OutputContext:
             return [*parts, self._partition_key] if self._partition_key else parts
         return [self.run_id, self.step_key, self.name]
 
+    def get_asset_identifier(self) -> list[str]:
+        """The asset key's path, then the partition key if there is one."""
+        return [*self.asset_key.path, *([self.partition_key] if self.has_partition_key else [])]
+
     def identifier_for_partition(self, partition_key: str | None) -> list[str]:
         """Where the output of one partition of this asset is stored (`get_identifier` is for
         this run's own partition)."""
@@ -129,7 +154,7 @@ class OutputContext:
         return [*parts, partition_key] if partition_key else parts
 
 
-class InputContext:
+class InputContext(_TestResources):
     """Describes the input being loaded, and the upstream output it comes from."""
 
     def __init__(
@@ -137,7 +162,7 @@ class InputContext:
         *,
         name: str,
         step_key: str,
-        upstream_output: OutputContext,
+        upstream_output: OutputContext | None,
         asset_key: AssetKey | None = None,
         partition_key: str | None = None,
         metadata: dict[str, Any] | None = None,
@@ -147,16 +172,23 @@ class InputContext:
         annotation: Any = None,
         instance: Any = None,
         asset_partition_keys: list[str] | None = None,
+        config: Any = None,
+        resource_config: Any = None,
     ) -> None:
         self.name = name
         self.step_key = step_key
+        # None for an op input that nothing feeds, loaded by an input manager.
         self.upstream_output = upstream_output
+        self.config = config
+        self.resource_config = resource_config
         # The upstream partitions this input reads (through the dependency's partition mapping);
         # None when the upstream asset is not partitioned.
         self._asset_partition_keys = (
             list(asset_partition_keys) if asset_partition_keys is not None else None
         )
-        self.instance = instance if instance is not None else upstream_output.instance
+        if instance is None and upstream_output is not None:
+            instance = upstream_output.instance
+        self.instance = instance
         self._asset_key = asset_key
         self._partition_key = partition_key
         self.definition_metadata = dict(metadata or {})
@@ -164,6 +196,7 @@ class InputContext:
         self.log = log
         self.resources = resources
         self.dagster_type = annotation
+        self._asset_partitions_def: Any = None  # only when there is no upstream output
 
     @property
     def metadata(self) -> dict[str, Any]:
@@ -216,15 +249,37 @@ class InputContext:
 
     @property
     def asset_partitions_def(self) -> Any:
+        if self.upstream_output is None:
+            return self._asset_partitions_def
         return self.upstream_output.asset_partitions_def
 
     @property
     def asset_partitions_time_window(self) -> Any:
         return _time_window(
-            self.upstream_output.asset_partitions_def,
-            self.asset_partition_keys,
-            f"input '{self.name}'",
+            self.asset_partitions_def, self.asset_partition_keys, f"input '{self.name}'"
         )
+
+    def get_asset_identifier(self) -> list[str]:
+        """The upstream asset key's path, then the partition key if there is one."""
+        keys = self._asset_partition_keys or []
+        return [*self.asset_key.path, *(keys[:1] if len(keys) == 1 else [])]
+
+
+def upstream_of(context: InputContext) -> OutputContext:
+    """The output an input is loaded from; for an input built with no upstream output (in a
+    test, `build_input_context(asset_key=…)`), one that stores the input's own asset."""
+    if context.upstream_output is not None:
+        return context.upstream_output
+    return OutputContext(
+        name=context.name,
+        step_key=context.step_key,
+        run_id="",
+        asset_key=context._asset_key,
+        partition_keys=context._asset_partition_keys,
+        partitions_def=context._asset_partitions_def,
+        resources=context.resources,
+        instance=context.instance,
+    )
 
 
 def _key_range(keys: list[str], owner: str) -> Any:
@@ -254,8 +309,8 @@ def partition_values(context: InputContext, load_one: Any) -> Any:
     return {key: load_one(key) for key in keys}
 
 
-class IOManager(ABC):
-    """Stores outputs and loads inputs."""
+class IOManager(InputManager):
+    """Stores outputs and loads inputs (every I/O manager is an input manager too)."""
 
     @abstractmethod
     def handle_output(self, context: OutputContext, obj: Any) -> None: ...
@@ -278,7 +333,7 @@ class InMemoryIOManager(IOManager):
         self.values[tuple(context.get_identifier())] = obj
 
     def load_input(self, context: InputContext) -> Any:
-        upstream = context.upstream_output
+        upstream = upstream_of(context)
         if context.has_asset_partitions and upstream.has_asset_key:
             return partition_values(
                 context, lambda key: self._load(tuple(upstream.identifier_for_partition(key)))
@@ -357,7 +412,7 @@ class FilesystemIOManager(IOManager):
             raise
 
     def load_input(self, context: InputContext) -> Any:
-        upstream = context.upstream_output
+        upstream = upstream_of(context)
         if context.has_asset_partitions and upstream.has_asset_key:
             return partition_values(
                 context,
@@ -368,7 +423,7 @@ class FilesystemIOManager(IOManager):
         return self._read(context, self._path(upstream.get_identifier(), context))
 
     def _read(self, context: InputContext, path: Path) -> Any:
-        upstream = context.upstream_output
+        upstream = upstream_of(context)
         try:
             with path.open("rb") as handle:
                 return pickle.load(handle)

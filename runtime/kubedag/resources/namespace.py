@@ -9,26 +9,28 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from kubedag.errors import UnknownResourceError
+from kubedag.resources.attach_to_context import object_on_context
+
 
 class ResourceNamespace:
-    """`context.resources`: initialized resources by key, as attributes."""
+    """`context.resources`: initialized resources by key, as attributes.
+
+    An attribute is what the resource shows on a context (see `attach_to_context.py`); an item
+    (`resources[key]`) is the resource itself, as a resource parameter receives it."""
 
     def __init__(self, values: Mapping[str, Any]) -> None:
         object.__setattr__(self, "_values", dict(values))
 
     def __getattr__(self, name: str) -> Any:
+        return object_on_context(self[name])
+
+    def __getitem__(self, name: str) -> Any:
         values = object.__getattribute__(self, "_values")
         try:
             return values[name]
         except KeyError:
-            known = ", ".join(sorted(values)) or "none"
-            raise AttributeError(
-                f"No resource '{name}' is available here (available: {known}). Bind it in "
-                f"Definitions(resources={{'{name}': …}}) and declare it on the asset or op."
-            ) from None
-
-    def __getitem__(self, name: str) -> Any:
-        return self.__getattr__(name)
+            raise UnknownResourceError(name, tuple(sorted(values))) from None
 
     def __contains__(self, name: object) -> bool:
         return name in object.__getattribute__(self, "_values")

@@ -200,4 +200,4 @@ def test_missing_resource_in_context_names_it() -> None:
 
     result = dg.materialize([reads], raise_on_error=False)
     message = result.get_step_failure_events()[0].step_failure_data.error.message  # type: ignore[union-attr]
-    assert "No resource 'nonexistent'" in message
+    assert "Unknown resource `nonexistent`" in message  # the reference's wording
