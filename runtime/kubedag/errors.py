@@ -163,3 +163,8 @@ class UnknownResourceError(KubedagError, AttributeError):
 # The reference's spellings of the resource errors (the same classes).
 DagsterUnknownResourceError = UnknownResourceError
 DagsterResourceFunctionError = ResourceInitError
+
+
+class InvalidPropertyError(KubedagError):
+    """A context property that is not available where it was read (a hook context built for a
+    test has no step key, for example)."""

@@ -95,6 +95,7 @@ class ResolvedRunConfig:
     console_log_level: int = DEFAULT_CONSOLE_LEVEL
     execution: dict[str, Any] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict)
+    logger_configs: dict[str, Any] = field(default_factory=dict)  # the loggers a run turns on
 
 
 def resolve_run_config(job: Any, run_config: Any) -> ResolvedRunConfig:
@@ -108,13 +109,15 @@ def resolve_run_config(job: Any, run_config: Any) -> ResolvedRunConfig:
             )
     check_run_config_size(raw)
     op_config, input_values = _resolve_ops(job, _section(raw, "ops"))
+    console_log_level, logger_configs = _resolve_loggers(job, _section(raw, "loggers"))
     return ResolvedRunConfig(
         op_config=op_config,
         input_values=input_values,
         resource_config=_resolve_resources(job, _section(raw, "resources")),
-        console_log_level=_resolve_loggers(_section(raw, "loggers")),
+        console_log_level=console_log_level,
         execution=_resolve_execution(_section(raw, "execution")),
         raw=raw,
+        logger_configs=logger_configs,
     )
 
 
@@ -358,26 +361,7 @@ def _resolve_execution(execution: Mapping[str, Any]) -> dict[str, Any]:
     )
 
 
-def _resolve_loggers(loggers: Mapping[str, Any]) -> int:
-    level = DEFAULT_CONSOLE_LEVEL
-    for name, entry in loggers.items():
-        if name != "console":
-            raise InvalidConfigError(
-                f"loggers.{name}: unknown logger; the built-in one is 'console'."
-                + did_you_mean(name, ["console"])
-            )
-        config = (entry or {}).get("config") or {}
-        for key in config:
-            if key not in ("log_level", "name"):
-                raise InvalidConfigError(
-                    f"loggers.console.config.{key}: unknown option; expected log_level or "
-                    f"name.{did_you_mean(key, ['log_level', 'name'])}"
-                )
-        text = str(config.get("log_level", "INFO")).upper()
-        if text not in LOG_LEVELS:
-            raise InvalidConfigError(
-                f"loggers.console.config.log_level: '{text}' is not a level; use one of "
-                "DEBUG, INFO, WARNING, ERROR, CRITICAL."
-            )
-        level = LOG_LEVELS[text]
-    return level
+def _resolve_loggers(job: Any, loggers: Mapping[str, Any]) -> tuple[int, dict[str, Any]]:
+    from kubedag.config.logger_config import resolve_loggers
+
+    return resolve_loggers(job, loggers, _check_schema, DEFAULT_CONSOLE_LEVEL)

@@ -8,7 +8,7 @@ result is a list of `NodeInvocation`s that `GraphDefinition` keeps.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -46,6 +46,7 @@ class NodeInvocation:
     inputs: Mapping[str, InputBinding]
     tags: Mapping[str, str] = field(default_factory=dict)
     retry_policy: RetryPolicy | None = None
+    hook_defs: frozenset[Any] = frozenset()
 
 
 class CompositionBuilder:
@@ -76,6 +77,7 @@ class CompositionBuilder:
         alias: str | None = None,
         tags: Mapping[str, str] | None = None,
         retry_policy: RetryPolicy | None = None,
+        hook_defs: frozenset[Any] = frozenset(),
     ) -> Any:
         input_names: tuple[str, ...] = definition.composition_input_names
         positional: tuple[str, ...] = definition.composition_positional_input_names
@@ -101,7 +103,9 @@ class CompositionBuilder:
             bindings[name] = _binding(self.owner, definition.name, name, value)
         node_name = self._unique_name(alias or definition.name, explicit=alias is not None)
         self.nodes.append(
-            NodeInvocation(node_name, definition, bindings, dict(tags or {}), retry_policy)
+            NodeInvocation(
+                node_name, definition, bindings, dict(tags or {}), retry_policy, hook_defs
+            )
         )
         output_names: tuple[str, ...] = definition.composition_output_names
         handles = [NodeOutputHandle(node_name, out) for out in output_names]
@@ -159,25 +163,43 @@ class PendingNodeInvocation:
         alias: str | None = None,
         tags: Mapping[str, str] | None = None,
         retry_policy: RetryPolicy | None = None,
+        hook_defs: Iterable[Any] | None = None,
     ) -> None:
         self.definition = definition
         self.given_alias = alias
         self.given_tags = dict(tags or {})
         self.given_retry_policy = retry_policy
+        self.hook_defs: frozenset[Any] = frozenset(hook_defs or ())
 
     def alias(self, name: str) -> PendingNodeInvocation:
         return PendingNodeInvocation(
-            self.definition, name, self.given_tags, self.given_retry_policy
+            self.definition, name, self.given_tags, self.given_retry_policy, self.hook_defs
         )
 
     def tag(self, tags: Mapping[str, str]) -> PendingNodeInvocation:
         merged = {**self.given_tags, **tags}
         return PendingNodeInvocation(
-            self.definition, self.given_alias, merged, self.given_retry_policy
+            self.definition, self.given_alias, merged, self.given_retry_policy, self.hook_defs
         )
 
     def with_retry_policy(self, policy: RetryPolicy) -> PendingNodeInvocation:
-        return PendingNodeInvocation(self.definition, self.given_alias, self.given_tags, policy)
+        return PendingNodeInvocation(
+            self.definition, self.given_alias, self.given_tags, policy, self.hook_defs
+        )
+
+    def with_hooks(self, hook_defs: Iterable[Any]) -> PendingNodeInvocation:
+        """The same use, with `hook_defs` running after it (after each of its ops, for a
+        graph)."""
+        from kubedag.definitions.hooks import to_hook_set
+
+        hooks = to_hook_set(hook_defs, f"'{self.definition.name}'.with_hooks")
+        return PendingNodeInvocation(
+            self.definition,
+            self.given_alias,
+            self.given_tags,
+            self.given_retry_policy,
+            self.hook_defs | hooks,
+        )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         builder = current_composition()
@@ -193,6 +215,7 @@ class PendingNodeInvocation:
             alias=self.given_alias,
             tags=self.given_tags,
             retry_policy=self.given_retry_policy,
+            hook_defs=self.hook_defs,
         )
 
     # -- the reference's other uses of a pending invocation ---------------------------------

@@ -99,6 +99,8 @@ class Definitions:
             raise InvalidDefinitionError(
                 f"{candidate!r} is not a job: expected @dg.job or dg.define_asset_job(…)."
             )
+        if job.logger_defs is None and self.loggers:  # the code location's loggers, by default
+            job.logger_defs = dict(self.loggers)
         job.check_resources(job.resource_defs)
         return job
 

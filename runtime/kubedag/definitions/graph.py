@@ -235,6 +235,9 @@ class GraphDefinition:
     def alias(self, name: str) -> PendingNodeInvocation:
         return PendingNodeInvocation(self, alias=name)
 
+    def with_hooks(self, hook_defs: Any) -> PendingNodeInvocation:
+        return PendingNodeInvocation(self).with_hooks(hook_defs)
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         builder = current_composition()
         if builder is None:

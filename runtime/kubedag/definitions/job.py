@@ -7,11 +7,12 @@ way it ends up as the same flat list of steps.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from kubedag.definitions.asset_graph import AssetGraph
 from kubedag.definitions.graph import GraphDefinition, compose
+from kubedag.definitions.hooks import HookDefinition, hooks_by_step, to_hook_set
 from kubedag.definitions.input_managers import input_manager_key
 from kubedag.definitions.run_tags import job_run_tags
 from kubedag.definitions.selection import AssetSelection, ResolvedSelection, to_selection
@@ -47,6 +48,8 @@ class JobDefinition:
         selection: ResolvedSelection | None = None,
         graph: GraphDefinition | None = None,
         metadata: Mapping[str, Any] | None = None,
+        hook_defs: Iterable[HookDefinition] | None = None,
+        logger_defs: Mapping[str, Any] | None = None,
     ) -> None:
         self.name = name
         self.steps = steps
@@ -66,6 +69,10 @@ class JobDefinition:
         self._steps_by_key = {step.key: step for step in steps}
         if len(self._steps_by_key) != len(steps):
             raise InvalidDefinitionError(f"job '{name}': two steps share a key.")
+        self.hook_defs = to_hook_set(hook_defs, f"job '{name}'")
+        # Step key → its hooks; empty for a job without hooks (steps then skip hook handling).
+        self.step_hooks = hooks_by_step(steps, graph, self.hook_defs)
+        self.logger_defs: dict[str, Any] | None = dict(logger_defs) if logger_defs else None
 
     # -- construction -----------------------------------------------------------------------
     @staticmethod
@@ -73,6 +80,8 @@ class JobDefinition:
         graph: GraphDefinition, *, name: str | None = None, **kwargs: Any
     ) -> JobDefinition:
         steps, node_outputs = steps_from_graph(graph)
+        if "hooks" in kwargs:
+            kwargs["hook_defs"] = kwargs.pop("hooks")
         return JobDefinition(
             name=name or graph.name,
             steps=steps,
@@ -119,7 +128,40 @@ class JobDefinition:
             selection=self.selection,
             graph=self.graph,
             metadata=self.metadata,
+            hook_defs=self.hook_defs,
+            logger_defs=self.logger_defs,
         )
+
+    def with_hooks(self, hook_defs: Iterable[HookDefinition]) -> JobDefinition:
+        """A copy whose every step also runs `hook_defs` after it."""
+        return JobDefinition(
+            name=self.name,
+            steps=self.steps,
+            node_outputs=self.node_outputs,
+            resource_defs=self.resource_defs,
+            executor_def=self.executor_def,
+            config=self.config,
+            tags=self.tags,
+            run_tags=self.run_tags,
+            description=self.description,
+            partitions_def=self.partitions_def,
+            asset_graph=self.asset_graph,
+            selection=self.selection,
+            graph=self.graph,
+            metadata=self.metadata,
+            hook_defs=self.hook_defs | to_hook_set(hook_defs, f"job '{self.name}'"),
+            logger_defs=self.logger_defs,
+        )
+
+    @property
+    def loggers(self) -> dict[str, Any]:
+        """The loggers a run may configure (`loggers:` in run config): the job's, or the
+        default console logger."""
+        if self.logger_defs:
+            return dict(self.logger_defs)
+        from kubedag.definitions.builtin_loggers import default_loggers
+
+        return dict(default_loggers())
 
     def with_asset_selection(self, selection: Any) -> JobDefinition:
         """The same job restricted to a subset of its assets (for `asset_selection=`)."""
@@ -154,6 +196,8 @@ class JobDefinition:
             asset_graph=self.asset_graph,
             selection=subset,
             metadata=self.metadata,
+            hook_defs=self.hook_defs,
+            logger_defs=self.logger_defs,
         )
 
     # -- queries ----------------------------------------------------------------------------
@@ -182,6 +226,9 @@ class JobDefinition:
                     keys.add(source.io_manager_key)
             for key in keys:
                 needs.setdefault(key, []).append(step.label)
+            for hook in self.step_hooks.get(step.key, ()):
+                for key in hook.required_resource_keys:
+                    needs.setdefault(key, []).append(f"hook '{hook.name}' (after {step.label})")
         return needs
 
     def check_resources(self, provided: Mapping[str, Any]) -> None:
@@ -259,6 +306,8 @@ def job(
     metadata: Mapping[str, Any] | None = None,
     executor_def: Any = None,
     partitions_def: Any = None,
+    hooks: Iterable[HookDefinition] | None = None,
+    logger_defs: Mapping[str, Any] | None = None,
 ) -> Any:
     """Declare a job of ops: the body calls ops to wire them together."""
 
@@ -284,6 +333,8 @@ def job(
             metadata=metadata,
             executor_def=executor_def,
             partitions_def=partitions_def,
+            hook_defs=hooks,
+            logger_defs=logger_defs,
         )
 
     return decorate(compose_fn) if compose_fn is not None else decorate
@@ -304,9 +355,11 @@ class UnresolvedAssetJobDefinition:
         metadata: Mapping[str, Any] | None = None,
         partitions_def: Any = None,
         executor_def: Any = None,
+        hooks: Iterable[HookDefinition] | None = None,
     ) -> None:
         self.name = name
         self.selection = selection
+        self.hooks = to_hook_set(hooks, f"job '{name}'")
         self.config = config
         self.description = description
         self.tags = dict(tags or {})
@@ -333,6 +386,7 @@ class UnresolvedAssetJobDefinition:
             description=self.description,
             partitions_def=self.partitions_def,
             metadata=self.metadata,
+            hook_defs=self.hooks,
         )
 
     def __repr__(self) -> str:
@@ -349,6 +403,7 @@ def define_asset_job(
     metadata: Mapping[str, Any] | None = None,
     partitions_def: Any = None,
     executor_def: Any = None,
+    hooks: Iterable[HookDefinition] | None = None,
 ) -> UnresolvedAssetJobDefinition:
     """Declare a job that materializes a selection of assets (all of them by default)."""
     return UnresolvedAssetJobDefinition(
@@ -361,4 +416,5 @@ def define_asset_job(
         metadata=metadata,
         partitions_def=partitions_def,
         executor_def=executor_def,
+        hooks=hooks,
     )

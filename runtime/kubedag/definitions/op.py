@@ -120,6 +120,9 @@ class OpDefinition:
     def with_retry_policy(self, policy: RetryPolicy) -> PendingNodeInvocation:
         return PendingNodeInvocation(self, retry_policy=policy)
 
+    def with_hooks(self, hook_defs: Any) -> PendingNodeInvocation:
+        return PendingNodeInvocation(self).with_hooks(hook_defs)
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         builder = current_composition()
         if builder is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from kubedag.records.events import Event, EventLogEntry
@@ -59,11 +59,14 @@ class RunLogWriter:
         job_name: str,
         sink: Callable[[EventLogEntry], None] | None,
         console_level: int = logging.INFO,
+        loggers: Sequence[logging.Logger] = (),
     ) -> None:
         self.run_id = run_id
         self.job_name = job_name
         self.sink = sink
         self.console_level = console_level
+        # The run's own loggers (`logger_defs` its run config turned on): each gets every entry.
+        self.loggers = tuple(loggers)
 
     def _console(self, entry: EventLogEntry) -> None:
         if entry.level >= self.console_level:
@@ -74,6 +77,8 @@ class RunLogWriter:
         if self.sink is not None:
             self.sink(entry)
         self._console(entry)
+        if self.loggers:
+            self._to_loggers(entry)
 
     def write_event(self, event: Event) -> EventLogEntry:
         entry = EventLogEntry.for_event(self.run_id, event)
@@ -81,16 +86,65 @@ class RunLogWriter:
             self.sink(entry)
         if entry.level >= self.console_level:
             self._console(entry)
+        if self.loggers:
+            self._to_loggers(entry)
         return entry
 
-    def for_step(self, step_key: str | None) -> StepLog:
-        return StepLog(self, step_key)
+    def _to_loggers(self, entry: EventLogEntry) -> None:
+        send_to_loggers(self.loggers, entry)
+
+    def for_step(self, step_key: str | None) -> DagsterLogManager:
+        return DagsterLogManager(self, step_key)
 
 
-class StepLog:
-    """`context.log`: the standard logging methods, bound to one step of one run."""
+def record_metadata(entry: EventLogEntry) -> dict[str, Any]:
+    """What a record of `entry` carries as `dagster_meta`."""
+    import datetime
+
+    stamp = datetime.datetime.fromtimestamp(entry.timestamp, datetime.UTC)
+    return {
+        "run_id": entry.run_id,
+        "job_name": entry.job_name,
+        "step_key": entry.step_key,
+        "orig_message": entry.user_message,
+        "dagster_event": entry.event,
+        "log_timestamp": stamp.replace(tzinfo=None).isoformat(),
+    }
+
+
+def record_message(entry: EventLogEntry) -> str:
+    """`job - run id - step - EVENT_TYPE - message`, and the error of a failure event."""
+    event = entry.event
+    parts = [
+        entry.job_name or "system",
+        entry.run_id,
+        entry.step_key,
+        event.event_type.value if event is not None else None,
+        entry.user_message,
+    ]
+    text = " - ".join(part for part in parts if part)
+    error = getattr(event.event_specific_data, "error", None) if event is not None else None
+    if error is not None:
+        text += "\n\n" + error.to_string()
+    return text
+
+
+def send_to_loggers(loggers: Sequence[logging.Logger], entry: EventLogEntry) -> None:
+    """Hand `entry` to each of a run's own loggers, as a record (see `execution.run_loggers`)."""
+    message = record_message(entry)
+    extra = {"dagster_meta": record_metadata(entry)}
+    for one in loggers:
+        one.log(entry.level, message, extra=extra)
+
+
+class DagsterLogManager(logging.Logger):
+    """`context.log`: the standard logging methods, bound to one step of one run.
+
+    A `logging.Logger` (what code that takes a logger expects), whose methods write straight to
+    the run's log writer instead of building a `LogRecord` per call."""
 
     def __init__(self, writer: RunLogWriter, step_key: str | None) -> None:
+        super().__init__("kubedag")
         self._writer = writer
         self._step_key = step_key
 
@@ -123,3 +177,7 @@ class StepLog:
         import traceback
 
         self.log(logging.ERROR, f"{msg}\n{traceback.format_exc()}", *args, **kwargs)
+
+
+StepLog = DagsterLogManager
+"""kubedag's earlier name for `context.log`'s class."""

@@ -122,6 +122,8 @@ def _needed_resource_keys(job: JobDefinition, plan: ExecutionPlan) -> set[str]:
     for step in plan.steps:
         keys.update(step.op.required_resource_keys)
         keys.update(io_manager_keys(job, step, plan))
+        for hook in job.step_hooks.get(step.key, ()):
+            keys.update(hook.required_resource_keys)
     return keys
 
 

@@ -24,13 +24,13 @@ from kubedag.errors import KubedagError, ResourceInitError, StepExecutionError
 from kubedag.execution.executor_selection import (
     check_run_requirements,
 )
-from kubedag.execution.log_manager import RunLogWriter
 from kubedag.execution.plan import ExecutionPlan
 from kubedag.execution.preparation import (
     PreparedRun,
     prepare_run,
     storable_run_config,
 )
+from kubedag.execution.python_logs import managed_python_loggers, managing_python_loggers
 from kubedag.execution.result import ExecuteInProcessResult
 from kubedag.execution.run_execution import (
     RunExecution,
@@ -38,6 +38,7 @@ from kubedag.execution.run_execution import (
     run_partition_keys,
     run_partition_range,
 )
+from kubedag.execution.run_loggers import run_log_writer
 from kubedag.records.events import ErrorInfo, Event, EventLogEntry, EventType, RunFailureData
 from kubedag.records.run import Run, RunStatus
 from kubedag.resources.initialization import initialize_resources
@@ -189,7 +190,13 @@ def execute_prepared_run(
             store(entry)
             listener(entry)
 
-    writer = RunLogWriter(run.run_id, job.name, sink, config.console_log_level)
+    try:
+        writer = run_log_writer(job, run.run_id, config, sink)
+    except Exception as exc:  # a logger of the job could not be built: the run cannot start
+        if batched is not None:
+            batched.close()
+        _fail_before_start(job, run, instance, exc)
+        raise
     events: list[Event] = []
 
     def store_batch(entries: list[EventLogEntry]) -> None:
@@ -230,6 +237,7 @@ def execute_prepared_run(
         result_resources: Mapping[str, Any] = {}
         try:
             with ExitStack() as stack:
+                stack.enter_context(managing_python_loggers(*managed_python_loggers(instance)))
                 executor = prepared.executor.create(job, instance)
                 output_run_ids = _output_run_ids(instance, run, job, plan)
                 try:

@@ -109,6 +109,8 @@ class RunExecution:
         # `execution.preparation.prepare_run`, handed down so that what runs a step never
         # imports the machinery that decided how to run it.
         self.prepare_run = prepare_run
+        # Step key → its output values, kept only while a step with hooks runs.
+        self.output_capture: dict[str, dict[str, Any]] = {}
 
     @property
     def has_stop_check(self) -> bool:
@@ -318,4 +320,7 @@ def io_manager_keys(job: JobDefinition, step: StepSpec, plan: ExecutionPlan | No
 
 def step_resource_keys(job: JobDefinition, step: StepSpec) -> set[str]:
     """The resources one step needs on its own (what a step's process initializes)."""
-    return set(step.op.required_resource_keys) | io_manager_keys(job, step, None)
+    hook_keys = {
+        key for hook in job.step_hooks.get(step.key, ()) for key in hook.required_resource_keys
+    }
+    return set(step.op.required_resource_keys) | io_manager_keys(job, step, None) | hook_keys

@@ -34,6 +34,7 @@ from kubedag.definitions.steps import (
     StepSpec,
 )
 from kubedag.errors import AssetCheckFailedError, Failure, RetryRequested, StepExecutionError
+from kubedag.execution.python_logs import enter_step, leave_step
 from kubedag.records.events import (
     ErrorInfo,
     Event,
@@ -105,11 +106,20 @@ def execute_step(
     caller that already captures around more than the step (a step's own process captures its
     resources' set-up and teardown too): captures nest by teeing, so capturing twice would
     write every line to the log twice."""
-    if not capture_logs:
-        yield from _execute_step(ctx, step, retries)
-        return
-    with ctx.instance.compute_log_manager.capture(ctx.run.run_id, step.key):
-        yield from _execute_step(ctx, step, retries)
+    events = _execute_step(ctx, step, retries)
+    if ctx.job.step_hooks and step.key in ctx.job.step_hooks:
+        from kubedag.execution.hooks import with_hooks
+
+        events = with_hooks(ctx, step, events, ctx.job.step_hooks[step.key])
+    previous = enter_step(ctx.writer, step.key)  # Python log records now go to this step
+    try:
+        if not capture_logs:
+            yield from events
+            return
+        with ctx.instance.compute_log_manager.capture(ctx.run.run_id, step.key):
+            yield from events
+    finally:
+        leave_step(previous)
 
 
 def _execute_step(ctx: Any, step: StepSpec, retries: bool) -> Iterator[Event]:
@@ -342,6 +352,8 @@ def _store_output(
     out_context = ctx.output_context(step, output)
     with _user_code(step, f"storing output '{output.name}' of"):
         manager.handle_output(out_context, value)
+    if ctx.output_capture:  # the step has hooks, which see its output values
+        ctx.output_capture[step.key][output.name] = value
     yield _event(
         ctx,
         EventType.STEP_OUTPUT,

@@ -51,10 +51,17 @@ class EventType(Enum):
     ENGINE_EVENT = "ENGINE_EVENT"
     LOGS = "LOGS"
     STEP_EXPECTATION_RESULT = "STEP_EXPECTATION_RESULT"
+    HOOK_COMPLETED = "HOOK_COMPLETED"
+    HOOK_ERRORED = "HOOK_ERRORED"
+    HOOK_SKIPPED = "HOOK_SKIPPED"
 
 
 STEP_TERMINAL_EVENTS = frozenset(
     {EventType.STEP_SUCCESS, EventType.STEP_FAILURE, EventType.STEP_SKIPPED}
+)
+# Events logged at ERROR; every other event is DEBUG.
+_ERROR_LEVEL_EVENTS = frozenset(
+    {EventType.STEP_FAILURE, EventType.RUN_FAILURE, EventType.HOOK_ERRORED}
 )
 
 
@@ -185,7 +192,7 @@ class Event:
 
     @property
     def log_level(self) -> int:
-        return logging.ERROR if self.is_failure else logging.DEBUG
+        return logging.ERROR if self.event_type in _ERROR_LEVEL_EVENTS else logging.DEBUG
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,3 +227,11 @@ class EventLogEntry:
             event.step_key,
             event,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class HookErroredData:
+    """A hook that raised: its name and the error (the run goes on)."""
+
+    hook_name: str
+    error: ErrorInfo | None

@@ -56,6 +56,7 @@ from kubedag.records.events import (
     Event,
     EventLogEntry,
     EventType,
+    HookErroredData,
     InputData,
     OutputData,
     RunFailureData,
@@ -82,6 +83,7 @@ _DATACLASSES: tuple[type, ...] = (
     AssetMaterialization,
     AssetCheckEvaluation,
     ExpectationResult,
+    HookErroredData,
 )
 _ENUMS: tuple[type[Enum], ...] = (EventType, AssetCheckSeverity, RunStatus)
 _ENUM_BY_NAME: dict[str, type[Enum]] = {cls.__name__: cls for cls in _ENUMS}

@@ -69,8 +69,9 @@ def _forget_parent_connections(instance: Any) -> None:
 def run_step_in_child(source: StepSource, step: StepSpec, fd: int, *, retries: bool) -> None:
     """The body of a step's process: set up, run the step, report every entry to `fd` (which
     the caller closes)."""
-    from kubedag.execution.log_manager import RunLogWriter
+    from kubedag.execution.python_logs import managed_python_loggers, managing_python_loggers
     from kubedag.execution.run_execution import RunExecution, step_resource_keys
+    from kubedag.execution.run_loggers import run_log_writer
     from kubedag.resources.initialization import initialize_resources
 
     sink = FrameSink(fd)
@@ -78,7 +79,7 @@ def run_step_in_child(source: StepSource, step: StepSpec, fd: int, *, retries: b
     with contextlib.suppress(ValueError):
         signal.signal(signal.SIGTERM, sink.on_sigterm)
     job, run, instance = source.job, source.run, source.instance
-    writer = RunLogWriter(run.run_id, job.name, sink, source.config.console_log_level)
+    writer = run_log_writer(job, run.run_id, source.config, sink)
     finished = False
 
     def emit(event: Event) -> None:
@@ -94,6 +95,7 @@ def run_step_in_child(source: StepSource, step: StepSpec, fd: int, *, retries: b
 
     try:
         with instance.compute_log_manager.capture(run.run_id, step.key), ExitStack() as stack:
+            stack.enter_context(managing_python_loggers(*managed_python_loggers(instance)))
             try:
                 resources = initialize_resources(
                     source.resource_defs,
