@@ -168,3 +168,20 @@ DagsterResourceFunctionError = ResourceInitError
 class InvalidPropertyError(KubedagError):
     """A context property that is not available where it was read (a hook context built for a
     test has no step key, for example)."""
+
+
+class DagsterTypeCheckDidNotPass(KubedagError):
+    """A value an op received or produced failed its Dagster type's check: `description` says
+    why, `metadata` is what the check recorded, `dagster_type` the type it failed."""
+
+    def __init__(
+        self, description: str | None = None, metadata: object = None, dagster_type: object = None
+    ) -> None:
+        super().__init__(description)
+        self.description = description
+        self.metadata = dict(metadata or {})  # type: ignore[call-overload]
+        self.dagster_type = dagster_type
+
+
+class DagsterTypeCheckError(StepExecutionError):
+    """A type check function raised instead of returning; the exception is `__cause__`."""

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from kubedag.config.input_values import input_config_value
 from kubedag.config.suggestions import did_you_mean, shown_value
 from kubedag.errors import InvalidConfigError
 
@@ -245,9 +246,8 @@ def _resolve_ops(
                     f"{_field(path)}.inputs.{name}: op '{step.op.name}' has no input '{name}'."
                     f"{did_you_mean(name, inputs)} Its inputs: {', '.join(inputs) or 'none'}."
                 )
-            if isinstance(value, Mapping) and set(value) == {"value"}:
-                value = value["value"]
-            input_values[(path, name)] = value
+            input_field = f"{_field(path)}.inputs.{name}"
+            input_values[(path, name)] = input_config_value(step.op, name, value, input_field)
     return op_config, input_values
 
 

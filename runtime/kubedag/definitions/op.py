@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from kubedag.definitions.composition import PendingNodeInvocation, current_composition
+from kubedag.definitions.dagster_type import declared_types, is_nothing_type
 from kubedag.definitions.io_specs import NO_DEFAULT, In, Out
 from kubedag.definitions.output_annotations import (
     per_output_annotations,
@@ -55,12 +56,18 @@ class OpDefinition:
             )
         self.compute_fn = compute_fn
         owner = f"op '{self.name}'"
+        ins = ins or {}
+        data_ins = {n: s for n, s in ins.items() if not is_nothing_type(s.dagster_type)}
         self.signature = with_kwargs_inputs(
-            signature or read_signature(compute_fn, owner=owner), ins or {}, owner=owner
+            signature or read_signature(compute_fn, owner=owner), data_ins, owner=owner
         )
-        self.input_defs = _input_defs(self.signature, ins or {})
+        self.input_defs = _input_defs(self.signature, ins, owner)
         self.has_input_managers = any(i.input_manager_key for i in self.input_defs)
         self.output_defs = output_defs or _output_defs(self.signature, out)
+        # Only typed inputs and outputs are checked at run time (see dagster_type.py).
+        self.input_types, self.output_types = declared_types(
+            self.input_defs, self.output_defs, owner
+        )
         self.config_class = self.signature.config_class
         self.config_schema = config_schema
         if self.signature.config_param and self.config_class is None and config_schema is None:
@@ -72,6 +79,8 @@ class OpDefinition:
         self.required_resource_keys = frozenset(required_resource_keys or ()) | frozenset(
             self.resource_params.values()
         )
+        for dagster_type in (*self.input_types.values(), *self.output_types.values()):
+            self.required_resource_keys |= dagster_type.required_resource_keys
         self.retry_policy = retry_policy
         self.tags = dict(tags or {})
         self.description = description or (compute_fn.__doc__ or "").strip() or None
@@ -136,9 +145,18 @@ class OpDefinition:
         return f"<OpDefinition {self.name}>"
 
 
-def _input_defs(signature: FunctionSignature, ins: Mapping[str, In]) -> tuple[InputDef, ...]:
-    """Each input of the signature with what its `In` declares (type, default, metadata)."""
+def _input_defs(
+    signature: FunctionSignature, ins: Mapping[str, In], owner: str
+) -> tuple[InputDef, ...]:
+    """Each input of the signature with what its `In` declares (type, default, metadata), then
+    the `Nothing` inputs, which order the op after others and pass it no value."""
     defs = []
+    for name, declared in ins.items():
+        if is_nothing_type(declared.dagster_type) and name in signature.parameter_names:
+            raise InvalidDefinitionError(
+                f"{owner}: input '{name}' is of type Nothing, so no value is passed for it; "
+                f"remove the parameter '{name}' from the function."
+            )
     for input_def in signature.inputs:
         spec = ins.get(input_def.name)
         if spec is None:
@@ -156,6 +174,17 @@ def _input_defs(signature: FunctionSignature, ins: Mapping[str, In]) -> tuple[In
                 input_manager_key=spec.input_manager_key,
             )
         )
+    for name, declared in ins.items():
+        if is_nothing_type(declared.dagster_type):
+            defs.append(
+                InputDef(
+                    name=name,
+                    annotation=declared.dagster_type,
+                    description=declared.description,
+                    metadata=dict(declared.metadata),
+                    is_nothing=True,
+                )
+            )
     return tuple(defs)
 
 
@@ -170,7 +199,8 @@ def _output_defs(
             OutputDef(
                 name="result",
                 annotation=annotation,
-                is_nothing=is_nothing_annotation(ret) and spec.dagster_type is None,
+                is_nothing=is_nothing_type(spec.dagster_type)
+                or (is_nothing_annotation(ret) and spec.dagster_type is None),
                 is_required=spec.is_required,
                 io_manager_key=spec.io_manager_key or "io_manager",
                 description=spec.description,
@@ -182,6 +212,7 @@ def _output_defs(
         OutputDef(
             name=name,
             annotation=spec.dagster_type or annotations[index],
+            is_nothing=is_nothing_type(spec.dagster_type),
             is_required=spec.is_required,
             io_manager_key=spec.io_manager_key or "io_manager",
             description=spec.description,

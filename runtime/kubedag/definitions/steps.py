@@ -161,8 +161,13 @@ def _flatten(
         definition = node.definition
         if isinstance(definition, OpDefinition):
             inputs: dict[str, InputSource] = {}
+            after: set[str] = set()
             for input_def in definition.input_defs:
                 binding = node.inputs.get(input_def.name)
+                if input_def.is_nothing:  # ordering only: no value is passed
+                    if binding is not None:
+                        after |= _step_keys(resolve(binding, path, input_def.name))
+                    continue
                 if binding is not None:
                     inputs[input_def.name] = resolve(binding, path, input_def.name)
                 elif input_def.has_default:
@@ -180,6 +185,7 @@ def _flatten(
                         StepOutput(o.name, None, o.io_manager_key, o.is_nothing, o.is_required)
                         for o in definition.output_defs
                     ),
+                    after=tuple(sorted(after)),
                     retry_policy=node.retry_policy or definition.retry_policy,
                     tags={**definition.tags, **node.tags},
                 )
@@ -200,6 +206,13 @@ def _flatten(
         name: local[(handle.node_name, handle.output_name)]
         for name, handle in graph.output_handles.items()
     }
+
+
+def _step_keys(source: InputSource) -> set[str]:
+    """The steps whose outputs `source` reads (for a Nothing input: the steps to wait for)."""
+    if isinstance(source, FromMany):
+        return {key for single in source.sources for key in _step_keys(single)}
+    return {source.step_key} if isinstance(source, FromStepOutput) else set()
 
 
 # -- asset jobs ----------------------------------------------------------------------------

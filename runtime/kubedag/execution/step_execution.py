@@ -33,8 +33,21 @@ from kubedag.definitions.steps import (
     StepOutput,
     StepSpec,
 )
-from kubedag.errors import AssetCheckFailedError, Failure, RetryRequested, StepExecutionError
+from kubedag.errors import (
+    AssetCheckFailedError,
+    DagsterTypeCheckDidNotPass,
+    DagsterTypeCheckError,
+    Failure,
+    RetryRequested,
+    StepExecutionError,
+)
 from kubedag.execution.python_logs import enter_step, leave_step
+from kubedag.execution.type_checks import (
+    check_inputs,
+    check_output,
+    loaded_from_config,
+    output_message,
+)
 from kubedag.records.events import (
     ErrorInfo,
     Event,
@@ -190,6 +203,9 @@ def _attempt(ctx: Any, step: StepSpec, attempt: int) -> Iterator[Event]:
     kwargs: dict[str, Any] = {}
     for name, source in step.inputs.items():
         kwargs[name] = yield from _load_input(ctx, step, name, source)
+    if step.op.input_types:
+        with _type_checks(step):
+            yield from check_inputs(ctx, step, kwargs)
     if signature.context_param is not None:
         kwargs[signature.context_param] = context
     if signature.config_param is not None:
@@ -219,6 +235,18 @@ def _attempt(ctx: Any, step: StepSpec, attempt: int) -> Iterator[Event]:
             f"Blocking check {names} did not pass; downstream assets are skipped."
         )
         raise StepFailed(ErrorInfo.from_exception(exc), exc, retryable=False)
+
+
+@contextmanager
+def _type_checks(step: StepSpec) -> Iterator[None]:
+    """A failed type check fails the step; only a check function that raised is retried."""
+    try:
+        yield
+    except DagsterTypeCheckDidNotPass as exc:
+        raise StepFailed(ErrorInfo.from_exception(exc), exc, retryable=False) from exc
+    except DagsterTypeCheckError as exc:
+        error = ErrorInfo.from_exception(exc, skip_frames_from=(_KUBEDAG_DIR,))
+        raise StepFailed(error, exc) from exc
 
 
 def _iterate_user_generator(step: StepSpec, generator: Any) -> Iterator[Any]:
@@ -348,19 +376,20 @@ def _output_for_asset(step: StepSpec, key: Any) -> StepOutput:
 def _store_output(
     ctx: Any, step: StepSpec, output: StepOutput, value: Any, metadata: dict[str, Any]
 ) -> Generator[Event, None, dict[str, Any]]:
+    dagster_type = step.op.output_types.get(output.name) if step.op.output_types else None
+    message, data = f'Yielded output "{output.name}".', OutputData(output.name, output.asset_key)
+    if dagster_type is not None:
+        with _type_checks(step):
+            checked = yield from check_output(ctx, step, output, dagster_type, value)
+        message = output_message(output, dagster_type)
+        data = OutputData(output.name, output.asset_key, checked)
     manager = ctx.io_manager(output.io_manager_key)
     out_context = ctx.output_context(step, output)
     with _user_code(step, f"storing output '{output.name}' of"):
         manager.handle_output(out_context, value)
     if ctx.output_capture:  # the step has hooks, which see its output values
         ctx.output_capture[step.key][output.name] = value
-    yield _event(
-        ctx,
-        EventType.STEP_OUTPUT,
-        step,
-        f'Yielded output "{output.name}".',
-        OutputData(output.name, output.asset_key),
-    )
+    yield _event(ctx, EventType.STEP_OUTPUT, step, message, data)
     yield _event(
         ctx,
         EventType.HANDLED_OUTPUT,
@@ -476,7 +505,10 @@ def _load_input(ctx: Any, step: StepSpec, name: str, source: Any) -> Generator[E
     if isinstance(source, FromDefault):
         return source.value
     if isinstance(source, FromRunConfig):
-        return ctx.input_value(source)
+        if name not in step.op.input_types:
+            return ctx.input_value(source)
+        with _user_code(step, f"loading input '{name}' from config of"):
+            return loaded_from_config(ctx, step, ctx.input_value(source))
     if isinstance(source, FromMany):
         values: list[Any] = []
         for single in source.sources:

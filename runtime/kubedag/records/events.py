@@ -54,6 +54,7 @@ class EventType(Enum):
     HOOK_COMPLETED = "HOOK_COMPLETED"
     HOOK_ERRORED = "HOOK_ERRORED"
     HOOK_SKIPPED = "HOOK_SKIPPED"
+    STEP_INPUT = "STEP_INPUT"
 
 
 STEP_TERMINAL_EVENTS = frozenset(
@@ -114,9 +115,28 @@ class StepRetryData:
 
 
 @dataclass(frozen=True, slots=True)
+class TypeCheckData:
+    """The result of a Dagster type check of an input or output (STEP_INPUT, STEP_OUTPUT)."""
+
+    success: bool
+    label: str
+    description: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class OutputData:
     output_name: str
     asset_key: AssetKey | None = None
+    type_check_data: TypeCheckData | None = None  # only for a typed output
+
+
+@dataclass(frozen=True, slots=True)
+class StepInputData:
+    """A typed input passed its type check (STEP_INPUT)."""
+
+    input_name: str
+    type_check_data: TypeCheckData | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,7 +61,9 @@ from kubedag.records.events import (
     OutputData,
     RunFailureData,
     StepFailureData,
+    StepInputData,
     StepRetryData,
+    TypeCheckData,
 )
 from kubedag.records.run import Run, RunStatus
 from kubedag.storage.rebuild import Builder, building_twin, compile_builder
@@ -84,6 +86,8 @@ _DATACLASSES: tuple[type, ...] = (
     AssetCheckEvaluation,
     ExpectationResult,
     HookErroredData,
+    TypeCheckData,
+    StepInputData,
 )
 _ENUMS: tuple[type[Enum], ...] = (EventType, AssetCheckSeverity, RunStatus)
 _ENUM_BY_NAME: dict[str, type[Enum]] = {cls.__name__: cls for cls in _ENUMS}
