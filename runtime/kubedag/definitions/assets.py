@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kubedag.definitions.asset_key import AssetKey, to_asset_key
+from kubedag.definitions.dagster_type import is_nothing_type, with_asset_in_types
 from kubedag.definitions.graph import GraphDefinition, compose
 from kubedag.definitions.input_managers import with_input_manager_keys
 from kubedag.definitions.io_specs import AssetIn, AssetOut
@@ -243,10 +244,10 @@ def _asset_inputs(
 ) -> tuple[FunctionSignature, dict[str, AssetKey]]:
     """The signature with every `ins` entry as an input (those no parameter takes go through
     `**kwargs`), and the asset key each input reads."""
-    ins = dict(ins or {})
+    ins = {n: a for n, a in (ins or {}).items() if not is_nothing_type(a.dagster_type)}
     signature = with_kwargs_inputs(signature, ins, owner=owner)
     keys = {name: (ins.get(name) or AssetIn()).resolve_key(name) for name in signature.input_names}
-    return with_input_manager_keys(signature, ins), keys
+    return with_input_manager_keys(with_asset_in_types(signature, ins), ins), keys
 
 
 def _merge_deps(
@@ -261,6 +262,10 @@ def _merge_deps(
         asset_in = (ins or {}).get(name)
         mapping = asset_in.partition_mapping if asset_in is not None else None
         merged[key] = AssetDep(key, mapping)
+    for name, asset_in in (ins or {}).items():  # AssetIn(dagster_type=Nothing): a dep only
+        if is_nothing_type(asset_in.dagster_type):
+            key = asset_in.resolve_key(name)
+            merged.setdefault(key, AssetDep(key, asset_in.partition_mapping))
     for dep in to_asset_deps(deps):
         known = merged.get(dep.asset_key)
         if known is None or (known.partition_mapping is None and dep.partition_mapping):

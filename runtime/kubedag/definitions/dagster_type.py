@@ -16,6 +16,7 @@ dict, set or tuple. `dg.Nothing` is `NoneType`: an input of that type only order
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import types
 import typing
@@ -28,7 +29,7 @@ from kubedag.definitions.type_loaders import ListLoader, OptionalLoader, ScalarL
 from kubedag.errors import InvalidDefinitionError
 
 if TYPE_CHECKING:
-    from kubedag.definitions.signature import InputDef, OutputDef
+    from kubedag.definitions.signature import FunctionSignature, InputDef, OutputDef
 
 Nothing = type(None)
 
@@ -639,3 +640,15 @@ def declared_types(
             continue
         outputs[output_def.name] = dagster_type
     return inputs, outputs
+
+
+def with_asset_in_types(signature: FunctionSignature, ins: Mapping[str, Any]) -> FunctionSignature:
+    """The signature with each input's type taken from its `AssetIn(dagster_type=...)`."""
+    typed = {name: a.dagster_type for name, a in ins.items() if a.dagster_type is not None}
+    if not typed:
+        return signature
+    inputs = tuple(
+        dataclasses.replace(i, annotation=typed[i.name]) if i.name in typed else i
+        for i in signature.inputs
+    )
+    return dataclasses.replace(signature, inputs=inputs)

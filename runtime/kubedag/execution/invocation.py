@@ -19,6 +19,7 @@ from kubedag.execution.context import (
     build_asset_context,
     build_op_context,
 )
+from kubedag.execution.type_checks import check_invoked_inputs, check_invoked_output
 
 
 def invoke_directly(op_def: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -98,8 +99,13 @@ def invoke_directly(op_def: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) 
         )
     if context is not None and signature.context_param is not None:
         call[signature.context_param] = context
+    if op_def.input_types:
+        check_invoked_inputs(op_def, call)
     try:
-        return op_def.compute_fn(**call)
+        returned = op_def.compute_fn(**call)
+        if op_def.output_types:
+            check_invoked_output(op_def, returned)
+        return returned
     finally:
         if made_context and context is not None:
             context.__exit__(None, None, None)

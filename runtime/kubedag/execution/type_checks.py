@@ -9,10 +9,17 @@ user's exception as its cause. Step execution turns both into the step's failure
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Generator, Iterator
 from typing import Any
 
 from kubedag.definitions.dagster_type import DagsterType
+from kubedag.definitions.results import (
+    AssetCheckResult,
+    AssetMaterialization,
+    MaterializeResult,
+    Output,
+)
 from kubedag.definitions.steps import StepOutput, StepSpec
 from kubedag.definitions.type_check import TypeCheck, TypeCheckContext
 from kubedag.definitions.type_loaders import LoadFromConfig
@@ -156,3 +163,45 @@ def loaded_from_config(ctx: Any, step: StepSpec, value: Any) -> Any:
     if isinstance(value, list):
         return [loaded_from_config(ctx, step, item) for item in value]
     return value
+
+
+# -- direct invocation (`my_op(1)` in a test) ------------------------------------------------
+
+
+def _invocation_check(op_def: Any, dagster_type: DagsterType, value: Any, what: str) -> None:
+    result = dagster_type.type_check(TypeCheckContext.ephemeral(), value)
+    if not result.success:
+        raise _did_not_pass(result, dagster_type, f'op "{op_def.name}" {what}')
+
+
+def check_invoked_inputs(op_def: Any, values: dict[str, Any]) -> None:
+    """A directly called op's typed arguments, checked before it runs."""
+    for name, dagster_type in op_def.input_types.items():
+        if name in values:
+            _invocation_check(op_def, dagster_type, values[name], f'input "{name}"')
+
+
+def check_invoked_output(op_def: Any, returned: Any) -> None:
+    """What a directly called op returned, checked against its typed outputs: a single value
+    (or `Output`), or a tuple with one value per output. Generators are not checked."""
+    names = [o.name for o in op_def.output_defs]
+    if len(names) == 1:
+        values = {names[0]: returned}
+    elif isinstance(returned, tuple) and len(returned) == len(names):
+        values = dict(zip(names, returned, strict=True))
+    else:
+        return
+    for name, value in values.items():
+        dagster_type = op_def.output_types.get(name)
+        if isinstance(value, Output):
+            value = value.value
+        elif not _is_plain_value(value):
+            continue
+        if dagster_type is not None:
+            _invocation_check(op_def, dagster_type, value, f'output "{name}"')
+
+
+def _is_plain_value(value: Any) -> bool:
+    return not isinstance(
+        value, MaterializeResult | AssetCheckResult | AssetMaterialization
+    ) and not inspect.isgenerator(value)
