@@ -8,6 +8,8 @@ wrapped in `StepExecutionError` with the original exception kept as `__cause__` 
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class KubedagError(Exception):
     """Base class of every error kubedag raises deliberately."""
@@ -34,7 +36,17 @@ class MissingResourceError(InvalidDefinitionError):
 
 
 class InvalidConfigError(KubedagError):
-    """Run config, resource config or op config does not match its schema."""
+    """Run config, resource config or op config does not match its schema.
+
+    `errors` holds every problem found (each with its dotted `path` and `message`), not only
+    the first; `config_value` is the config that was checked, when there is one."""
+
+    def __init__(
+        self, message: str, errors: list[Any] | None = None, config_value: Any = None
+    ) -> None:
+        super().__init__(message)
+        self.errors = list(errors or [])
+        self.config_value = config_value
 
 
 class InvalidInvocationError(KubedagError):
@@ -185,3 +197,24 @@ class DagsterTypeCheckDidNotPass(KubedagError):
 
 class DagsterTypeCheckError(StepExecutionError):
     """A type check function raised instead of returning; the exception is `__cause__`."""
+
+
+class InvalidConfigDefinitionError(InvalidDefinitionError):
+    """A config schema cannot be used as written (`Field(object)`, `{"n": 3}`): the message names
+    the path inside the schema and what may go there."""
+
+
+class ConfigMappingFunctionError(KubedagError):
+    """A config mapping function (`ConfigMapping`, `@config_mapping`, `configured`) raised. The
+    user's exception is `__cause__` and `user_exception`."""
+
+    def __init__(self, message: str, *, user_exception: BaseException) -> None:
+        super().__init__(message)
+        self.user_exception = user_exception
+
+
+# The reference's spellings of the config errors (`except dg.DagsterInvalidConfigError` catches
+# every InvalidConfigError kubedag raises).
+DagsterInvalidConfigError = InvalidConfigError
+DagsterInvalidConfigDefinitionError = InvalidConfigDefinitionError
+DagsterConfigMappingFunctionError = ConfigMappingFunctionError

@@ -20,12 +20,38 @@ class Config(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
 
 
+class PermissiveConfig(Config):
+    """A `Config` that also keeps fields it does not declare (reachable as attributes)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True, arbitrary_types_allowed=True)
+
+
+def check_model(cls: type[BaseModel], value: Any, field: str, check: Any) -> Any:
+    """Validate `value` as `cls`; on failure add each bad field to `check` (a `ConfigCheck`)
+    and return the value unchanged."""
+    from kubedag.config.schema import ConfigError
+
+    try:
+        return cls.model_validate(value)
+    except ValidationError as exc:
+        for path, line in validation_error_lines(exc, field, cls.__name__, cls):
+            check.errors.append(
+                ConfigError(path, line, "RUNTIME_TYPE_MISMATCH", "Invalid config:\n  " + line)
+            )
+        return value
+
+
 def validate_model(cls: type[BaseModel], value: Any, field: str) -> Any:
     """Validate `value` as `cls`; on failure, name every bad field under `field`."""
     try:
         return cls.model_validate(value)
     except ValidationError as exc:
-        raise InvalidConfigError(describe_validation_error(exc, field, cls.__name__, cls)) from None
+        from kubedag.config.schema import ConfigError
+
+        lines = validation_error_lines(exc, field, cls.__name__, cls)
+        errors = [ConfigError(path, line) for path, line in lines]
+        message = "Invalid config:\n  " + "\n  ".join(line for _, line in lines)
+        raise InvalidConfigError(message, errors, value) from None
 
 
 def describe_validation_error(
@@ -33,6 +59,14 @@ def describe_validation_error(
 ) -> str:
     """One line per bad field: its dotted path, what is wrong, the value given (unless it may
     be a secret) and, for a misspelled field, the closest field of the model."""
+    lines = [line for _, line in validation_error_lines(exc, field, model, cls)]
+    return "Invalid config:\n  " + "\n  ".join(lines)
+
+
+def validation_error_lines(
+    exc: ValidationError, field: str, model: str, cls: type[BaseModel] | None = None
+) -> list[tuple[str, str]]:
+    """(dotted path, line) for each bad field of a pydantic validation error."""
     from kubedag.config.suggestions import did_you_mean, shown_value
 
     lines = []
@@ -41,20 +75,19 @@ def describe_validation_error(
         where = f"{field}.{loc}" if loc else field
         kind = error["type"]
         if kind == "missing":
-            lines.append(f"{where}: required by {model} but not given")
+            line = f"{where}: required by {model} but not given"
         elif kind == "extra_forbidden":
             owner = _model_at(cls, error["loc"][:-1]) if cls is not None else None
             known = sorted(owner.model_fields) if owner is not None else []
             hint = did_you_mean(error["loc"][-1], known) if known else ""
             fields = f" (its fields: {', '.join(known)})" if known else ""
-            lines.append(
-                f"{where}: not a field of {owner.__name__ if owner else model}{fields}.{hint}"
-            )
+            line = f"{where}: not a field of {owner.__name__ if owner else model}{fields}.{hint}"
         else:
             declared = _declared_type(cls, error["loc"]) if cls is not None else ""
             got = shown_value(where, error.get("input"))
-            lines.append(f"{where}: {error['msg']}; got {got}{declared}")
-    return "Invalid config:\n  " + "\n  ".join(lines)
+            line = f"{where}: {error['msg']}; got {got}{declared}"
+        lines.append((where, line))
+    return lines
 
 
 def _declared_type(cls: type[BaseModel], loc: tuple[int | str, ...]) -> str:

@@ -10,12 +10,14 @@ values each step needs; every mistake is reported with its dotted path before an
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from kubedag.config.input_values import input_config_value
-from kubedag.config.suggestions import did_you_mean, shown_value
+from kubedag.config.schema import ConfigCheck, ConfigError, config_error, resolved_field
+from kubedag.config.suggestions import did_you_mean
 from kubedag.errors import InvalidConfigError
 
 TOP_LEVEL_KEYS = ("ops", "resources", "loggers", "execution")
@@ -100,26 +102,57 @@ class ResolvedRunConfig:
 
 
 def resolve_run_config(job: Any, run_config: Any) -> ResolvedRunConfig:
-    """Check `run_config` (merged over the job's default config) against `job`."""
-    raw = merge_config(to_config_dict(job.config), to_config_dict(run_config))
+    """Check `run_config` (merged over the job's default config, or mapped by the job's
+    `ConfigMapping`) against `job`. Every problem is collected, then all are raised together in
+    one `InvalidConfigError`, each with its dotted path."""
+    check = ConfigCheck()
+    raw = _job_run_config(job, to_config_dict(run_config), check)
     for key in raw:
         if key not in TOP_LEVEL_KEYS:
-            raise InvalidConfigError(
-                f"run_config.{key}: not a run config section; expected one of "
-                f"{', '.join(TOP_LEVEL_KEYS)}.{did_you_mean(key, TOP_LEVEL_KEYS)}"
+            check.errors.append(
+                ConfigError(
+                    key,
+                    f"run_config.{key}: not a run config section; expected one of "
+                    f"{', '.join(TOP_LEVEL_KEYS)}.{did_you_mean(key, TOP_LEVEL_KEYS)}",
+                    "FIELD_NOT_DEFINED",
+                )
             )
     check_run_config_size(raw)
-    op_config, input_values = _resolve_ops(job, _section(raw, "ops"))
-    console_log_level, logger_configs = _resolve_loggers(job, _section(raw, "loggers"))
-    return ResolvedRunConfig(
+    op_config, input_values = _resolve_ops(job, _section(raw, "ops", check), check)
+    console_log_level, logger_configs = _resolve_loggers(
+        job, _section(raw, "loggers", check), check
+    )
+    resolved = ResolvedRunConfig(
         op_config=op_config,
         input_values=input_values,
-        resource_config=_resolve_resources(job, _section(raw, "resources")),
+        resource_config=_resolve_resources(job, _section(raw, "resources", check), check),
         console_log_level=console_log_level,
-        execution=_resolve_execution(_section(raw, "execution")),
+        execution=_resolve_execution(_section(raw, "execution", check), check),
         raw=raw,
         logger_configs=logger_configs,
     )
+    if check.errors:
+        raise config_error(check.errors, f"Invalid run config for job '{job.name}'", raw)
+    return resolved
+
+
+def _job_run_config(job: Any, given: dict[str, Any], check: ConfigCheck) -> dict[str, Any]:
+    """The run config to check: `given` over the job's default config, or, for a job whose
+    config is a `ConfigMapping`, what its function makes of `given`."""
+    mapping_module = sys.modules.get("kubedag.config.mapping")  # not loaded: no job has one
+    if mapping_module is None or not isinstance(job.config, mapping_module.ConfigMapping):
+        return merge_config(to_config_dict(job.config), given)
+    mapped = job.config.resolve(given, "", check, f"job '{job.name}'")
+    if check.errors:
+        raise config_error(
+            check.errors, f"Invalid run config for the config mapping of job '{job.name}'", given
+        )
+    if not isinstance(mapped, Mapping):
+        raise InvalidConfigError(
+            f"The config mapping function of job '{job.name}' must return a run config dict; "
+            f"got {type(mapped).__name__}."
+        )
+    return to_config_dict(mapped)
 
 
 # -- size --------------------------------------------------------------------------------------
@@ -180,12 +213,13 @@ def check_run_config_size(raw: Mapping[str, Any], limit: int = MAX_RUN_CONFIG_BY
     )
 
 
-def _section(raw: Mapping[str, Any], name: str) -> dict[str, Any]:
+def _section(raw: Mapping[str, Any], name: str, check: ConfigCheck) -> dict[str, Any]:
     value = raw.get(name) or {}
     if not isinstance(value, Mapping):
-        raise InvalidConfigError(
-            f"run_config.{name}: must be a mapping; got {type(value).__name__}."
+        check.errors.append(
+            ConfigError(name, f"run_config.{name}: must be a mapping; got {type(value).__name__}.")
         )
+        return {}
     return dict(value)
 
 
@@ -196,140 +230,265 @@ def _field(path: tuple[str, ...]) -> str:
     return "ops." + ".ops.".join(path)
 
 
+def _add(check: ConfigCheck, path: str, message: str, reason: str = "FIELD_NOT_DEFINED") -> None:
+    """A problem whose message starts with its own path."""
+    check.errors.append(ConfigError(path, message, reason))
+
+
+def _mapped_graphs(job: Any) -> dict[tuple[str, ...], Any]:
+    """Node path -> graph, for every graph node of the job (graphs may map their config)."""
+    found: dict[tuple[str, ...], Any] = {}
+
+    def walk(graph: Any, prefix: tuple[str, ...]) -> None:
+        for node in getattr(graph, "nodes", ()):
+            definition = node.definition
+            if hasattr(definition, "nodes"):
+                path = (*prefix, node.name)
+                found[path] = definition
+                walk(definition, path)
+
+    walk(getattr(job, "graph", None), ())
+    return found
+
+
 def _resolve_ops(
-    job: Any, ops: Mapping[str, Any]
+    job: Any, ops: Mapping[str, Any], check: ConfigCheck
 ) -> tuple[dict[tuple[str, ...], Any], dict[tuple[tuple[str, ...], str], Any]]:
     steps_by_path = {step.node_path: step for step in job.steps}
     children: dict[tuple[str, ...], set[str]] = {}
     for path in steps_by_path:
         for depth in range(len(path)):
             children.setdefault(path[:depth], set()).add(path[depth])
+    graphs = _mapped_graphs(job) if getattr(job, "graph", None) is not None else {}
+    failed: set[tuple[str, ...]] = set()
+    if _has_mapping(getattr(job, "graph", None)):  # the job's own graph maps its config
+        for key in ops:
+            if key != "config":
+                _add(check, f"ops.{key}", f"ops.{key}: the ops of job '{job.name}' are "
+                     "configured through its graph's config mapping; give ops.config instead.")  # fmt: skip
+        ops = _graph_ops(job.graph, (), {"config": ops.get("config")}, check, failed)
 
     given: dict[tuple[str, ...], Mapping[str, Any]] = {}
 
     def walk(prefix: tuple[str, ...], entries: Mapping[str, Any]) -> None:
+        here = children.get(prefix, set())
         for name, entry in entries.items():
             path = (*prefix, name)
-            here = children.get(prefix, set())
             if name not in here:
                 known = ", ".join(sorted(here)) or "none"
-                raise InvalidConfigError(
+                _add(
+                    check,
+                    _field(path),
                     f"{_field(path)}: job '{job.name}' has no op or graph named '{name}' here."
-                    f"{did_you_mean(name, sorted(here))} Known: {known}."
+                    f"{did_you_mean(name, sorted(here))} Known: {known}.",
                 )
+                continue
+            if entry is None and path in graphs:
+                entry = {}
             if not isinstance(entry, Mapping):
-                raise InvalidConfigError(
+                _add(
+                    check,
+                    _field(path),
                     f"{_field(path)}: expected a mapping with 'config' (and/or 'inputs'); "
-                    f"got {type(entry).__name__}."
+                    f"got {type(entry).__name__}.",
+                    "RUNTIME_TYPE_MISMATCH",
                 )
+                continue
             for key in entry:
                 if key not in _OP_ENTRY_KEYS:
-                    raise InvalidConfigError(
+                    _add(
+                        check,
+                        f"{_field(path)}.{key}",
                         f"{_field(path)}.{key}: unknown key; expected config, inputs or ops."
-                        + did_you_mean(key, _OP_ENTRY_KEYS)
+                        + did_you_mean(key, _OP_ENTRY_KEYS),
                     )
-            if "ops" in entry:
+            if path in graphs:
+                walk(path, _graph_ops(graphs[path], path, entry, check, failed))
+            elif "ops" in entry:
                 walk(path, entry["ops"])
             given[path] = entry
+        for name in sorted(here):  # mapped graphs left out of run config map their defaults
+            path = (*prefix, name)
+            if path in graphs and path not in given and name not in entries:
+                given[path] = {}
+                walk(path, _graph_ops(graphs[path], path, {}, check, failed))
 
     walk((), ops)
 
     op_config: dict[tuple[str, ...], Any] = {}
     input_values: dict[tuple[tuple[str, ...], str], Any] = {}
     for path, step in steps_by_path.items():
+        if failed and any(path[: len(prefix)] == prefix for prefix in failed):
+            continue
         entry = given.get(path, {})
-        op_config[path] = resolve_op_config(step.op, entry.get("config"), _field(path) + ".config")
+        op_config[path] = resolve_op_config(
+            step.op, entry.get("config"), _field(path) + ".config", check
+        )
         for name, value in (entry.get("inputs") or {}).items():
             inputs = list(step.op.composition_input_names)
             if name not in inputs:
-                raise InvalidConfigError(
+                _add(
+                    check,
+                    f"{_field(path)}.inputs.{name}",
                     f"{_field(path)}.inputs.{name}: op '{step.op.name}' has no input '{name}'."
-                    f"{did_you_mean(name, inputs)} Its inputs: {', '.join(inputs) or 'none'}."
+                    f"{did_you_mean(name, inputs)} Its inputs: {', '.join(inputs) or 'none'}.",
                 )
+                continue
             input_field = f"{_field(path)}.inputs.{name}"
-            input_values[(path, name)] = input_config_value(step.op, name, value, input_field)
+            try:
+                input_values[(path, name)] = input_config_value(step.op, name, value, input_field)
+            except InvalidConfigError as exc:
+                _collect(check, exc, input_field)
     return op_config, input_values
 
 
-def resolve_op_config(op: Any, value: Any, field: str) -> Any:
-    """The config object (or value) an op receives, validated against its declaration."""
+def _has_mapping(graph: Any) -> bool:
+    return graph is not None and callable(getattr(graph.config, "resolve", None))
+
+
+def _graph_ops(
+    graph: Any,
+    path: tuple[str, ...],
+    entry: Mapping[str, Any],
+    check: ConfigCheck,
+    failed: set[tuple[str, ...]],
+) -> Mapping[str, Any]:
+    """The config of a graph node's ops: its `ops` entry, or what the graph's config mapping
+    makes of its `config` entry. A graph whose mapping cannot run goes into `failed`: its ops'
+    config is not checked, as it does not exist."""
+    mapping = graph.config
+    where = _field(path) + ".config" if path else "ops.config"
+    if not _has_mapping(graph):
+        if entry.get("config") not in (None, {}):
+            _add(
+                check,
+                where,
+                f"{where}: graph '{graph.name}' takes no config (it has no config mapping); "
+                f"configure its ops under {_field(path)}.ops.",
+            )
+        return entry.get("ops") or {}
+    before = len(check.errors)
+    mapped = mapping.resolve(entry.get("config"), where, check, f"graph '{graph.name}'")
+    if len(check.errors) > before:
+        failed.add(path)
+        return {}
+    if not isinstance(mapped, Mapping):
+        _add(
+            check,
+            where,
+            f"{where}: the config mapping of graph '{graph.name}' must return a dict of its "
+            f"ops' config; got {type(mapped).__name__}.",
+            "RUNTIME_TYPE_MISMATCH",
+        )
+        failed.add(path)
+        return {}
+    return merge_config(mapped, entry.get("ops") or {})
+
+
+def resolve_op_config(op: Any, value: Any, field: str, check: ConfigCheck | None = None) -> Any:
+    """The config object (or value) an op receives, validated against its declaration. With
+    `check`, problems are added to it; without, they are raised."""
+    if check is not None:
+        return _op_config(op, value, field, check)
+    own = ConfigCheck()
+    result = _op_config(op, value, field, own)
+    if own.errors:
+        raise config_error(own.errors, f"Invalid config for op '{op.name}'", value)
+    return result
+
+
+def _op_config(op: Any, value: Any, field: str, check: ConfigCheck) -> Any:
     if op.config_class is not None:
         if isinstance(value, op.config_class):
             return value
         if value is None:
             value = {}
         if hasattr(value, "model_dump") and not isinstance(value, op.config_class):
-            raise InvalidConfigError(
-                f"{field}: expected {op.config_class.__name__}, got {type(value).__name__}."
-            )
+            check.add(field, f"expected {op.config_class.__name__}, got {type(value).__name__}.")
+            return value
         if not isinstance(value, Mapping):
-            raise InvalidConfigError(
-                f"{field}: expected a mapping of {op.config_class.__name__} fields; "
-                f"got {type(value).__name__}."
+            check.add(
+                field,
+                f"expected a mapping of {op.config_class.__name__} fields; "
+                f"got {type(value).__name__}.",
             )
-        from kubedag.config.config import validate_model
+            return value
+        from kubedag.config.config import check_model
 
-        return validate_model(op.config_class, dict(value), field)
+        return check_model(op.config_class, dict(value), field, check)
     if op.config_schema is not None:
-        return _check_schema(op.config_schema, value, field)
+        return resolved_field(op.config_schema).process_root(value, field, check)
     if value not in (None, {}):
-        raise InvalidConfigError(
-            f"{field}: op '{op.name}' takes no config. Remove this entry, or declare a "
-            "`config: MyConfig` parameter on the function."
+        check.add(
+            field,
+            f"op '{op.name}' takes no config. Remove this entry, or declare a "
+            "`config: MyConfig` parameter on the function.",
+            "FIELD_NOT_DEFINED",
         )
     return None
 
 
 def check_config_schema(schema: Any, value: Any, field: str) -> Any:
-    """Check `value` against a plain `config_schema` (a type, or a dict of field → type)."""
-    return _check_schema(schema, value, field)
+    """Check `value` against a plain `config_schema`, raising every problem; the value comes
+    back with defaults filled in."""
+    from kubedag.config.schema import check_value
+
+    return check_value(schema, value, field)
 
 
-def _check_schema(schema: Any, value: Any, field: str) -> Any:
-    """Minimal check of a plain `config_schema` (a type, or a dict of field → type)."""
-    if isinstance(schema, type):
-        if value is None:
-            raise InvalidConfigError(f"{field}: required ({schema.__name__}) but not given.")
-        if not isinstance(value, schema):
-            raise InvalidConfigError(
-                f"{field}: expected {schema.__name__}, got {shown_value(field, value)}."
-            )
-        return value
-    if isinstance(schema, Mapping):
-        value = {} if value is None else value
-        if not isinstance(value, Mapping):
-            raise InvalidConfigError(f"{field}: expected a mapping; got {type(value).__name__}.")
-        for key in value:
-            if key not in schema:
-                raise InvalidConfigError(
-                    f"{field}.{key}: not in the op's config_schema ({', '.join(schema)})."
-                    + did_you_mean(key, schema)
-                )
-        return {
-            key: _check_schema(sub, value.get(key), f"{field}.{key}") for key, sub in schema.items()
-        }
-    return value
+def _schema_of(definition: Any) -> Any:
+    """The legacy `config_schema` of a function-style resource (`@resource`), or None."""
+    if not callable(getattr(definition, "resource_fn", None)):
+        return None
+    return getattr(definition, "config_schema", None)
 
 
-def _resolve_resources(job: Any, resources: Mapping[str, Any]) -> dict[str, Any]:
+def _needed_resources(job: Any) -> set[str]:
+    needed = set(job.resource_requirements()) | {"io_manager"}
+    pending = list(needed)
+    while pending:
+        definition = job.resource_defs.get(pending.pop())
+        for dep in getattr(definition, "required_resource_keys", ()) or ():
+            if dep not in needed:
+                needed.add(dep)
+                pending.append(dep)
+    return needed
+
+
+def _resolve_resources(
+    job: Any, resources: Mapping[str, Any], check: ConfigCheck
+) -> dict[str, Any]:
     resolved = {}
     for key, entry in resources.items():
         if key not in job.resource_defs and key != "io_manager":
             known = ", ".join(sorted(job.resource_defs)) or "none"
-            raise InvalidConfigError(
+            _add(
+                check,
+                f"resources.{key}",
                 f"resources.{key}: no resource '{key}' is bound in job '{job.name}'."
-                f"{did_you_mean(key, job.resource_defs)} Bound resources: {known}."
+                f"{did_you_mean(key, job.resource_defs)} Bound resources: {known}.",
             )
+            continue
         if not isinstance(entry, Mapping) or set(entry) - {"config"}:
-            raise InvalidConfigError(f"resources.{key}: expected {{'config': {{…}}}}.")
+            _add(check, f"resources.{key}", f"resources.{key}: expected {{'config': {{…}}}}.")
+            continue
         resolved[key] = entry.get("config")
+    schemas = {key: _schema_of(d) for key, d in job.resource_defs.items()}
+    schemas = {key: schema for key, schema in schemas.items() if schema is not None}
+    if schemas:
+        needed = _needed_resources(job) if set(schemas) - set(resolved) else set()
+        for key, schema in schemas.items():
+            if key in resolved or key in needed:
+                resolved[key] = resolved_field(schema).process_root(
+                    resolved.get(key), f"resources.{key}.config", check
+                )
     return resolved
 
 
 EXECUTOR_SELECTOR_NAMES = ("multiprocess", "in_process")
 
 
-def _resolve_execution(execution: Mapping[str, Any]) -> dict[str, Any]:
+def _resolve_execution(execution: Mapping[str, Any], check: ConfigCheck) -> dict[str, Any]:
     """`execution: {config: {…}}`, the executor's config. The older form `execution:
     {multiprocess: {config: {…}}}` (or `in_process`) is accepted and becomes
     `{config: {multiprocess: {…}}}`. What goes inside is checked by the executor
@@ -341,10 +500,14 @@ def _resolve_execution(execution: Mapping[str, Any]) -> dict[str, Any]:
         if config is None:
             return {"config": {}}
         if not isinstance(config, Mapping):
-            raise InvalidConfigError(
-                f"execution.config: expected a mapping of executor options; got "
-                f"{type(config).__name__}."
+            _add(
+                check,
+                "execution.config",
+                "execution.config: expected a mapping of executor options; got "
+                f"{type(config).__name__}.",
+                "RUNTIME_TYPE_MISMATCH",
             )
+            return {}
         return {"config": dict(config)}
     if len(execution) == 1:
         name, entry = next(iter(execution.items()))
@@ -355,13 +518,38 @@ def _resolve_execution(execution: Mapping[str, Any]) -> dict[str, Any]:
         ):
             return {"config": {name: dict((entry or {}).get("config") or {})}}
     key = next(k for k in execution if k != "config")
-    raise InvalidConfigError(
+    _add(
+        check,
+        f"execution.{key}",
         f"execution.{key}: not an execution option; write the executor's config under "
-        "execution.config, for example execution: {config: {multiprocess: {max_concurrent: 4}}}."
+        "execution.config, for example execution: {config: {multiprocess: {max_concurrent: 4}}}.",
     )
+    return {}
 
 
-def _resolve_loggers(job: Any, loggers: Mapping[str, Any]) -> tuple[int, dict[str, Any]]:
+def _resolve_loggers(
+    job: Any, loggers: Mapping[str, Any], check: ConfigCheck
+) -> tuple[int, dict[str, Any]]:
+    """The console level and each logger's config (see `logger_config.py`), one logger at a
+    time, so that a problem with one does not hide those of the others."""
     from kubedag.config.logger_config import resolve_loggers
 
-    return resolve_loggers(job, loggers, _check_schema, DEFAULT_CONSOLE_LEVEL)
+    level, configs = DEFAULT_CONSOLE_LEVEL, {}
+    for key, entry in loggers.items():
+        try:
+            one_level, one = resolve_loggers(job, {key: entry}, check_config_schema, level)
+        except InvalidConfigError as exc:
+            _collect(check, exc, f"loggers.{key}")
+            continue
+        level = one_level
+        configs.update(one)
+    return level, configs
+
+
+def _collect(check: ConfigCheck, exc: InvalidConfigError, field: str) -> None:
+    """The problems of an `InvalidConfigError` raised by a part of the checking that stops at
+    its first one, added to `check`."""
+    if exc.errors:
+        check.errors.extend(exc.errors)
+    else:
+        check.errors.append(ConfigError(field, str(exc)))

@@ -247,6 +247,22 @@ class GraphDefinition:
             )
         return builder.invoke(self, args, kwargs)
 
+    def configured(
+        self,
+        config_or_config_fn: Any,
+        name: str | None = None,
+        config_schema: Any = None,
+        description: str | None = None,
+    ) -> GraphDefinition:
+        """A copy named `name` whose config mapping is fed a fixed config, or one computed by a
+        function from a config of `config_schema`."""
+        from kubedag.definitions.configured import configured_graph
+
+        copy: GraphDefinition = configured_graph(
+            self, config_or_config_fn, name, config_schema, description
+        )
+        return copy
+
     def to_job(self, name: str | None = None, **kwargs: Any) -> Any:
         from kubedag.definitions.engine import engine
 

@@ -132,6 +132,22 @@ class OpDefinition:
     def with_hooks(self, hook_defs: Any) -> PendingNodeInvocation:
         return PendingNodeInvocation(self).with_hooks(hook_defs)
 
+    def configured(
+        self,
+        config_or_config_fn: Any,
+        name: str | None = None,
+        config_schema: Any = None,
+        description: str | None = None,
+    ) -> OpDefinition:
+        """A copy named `name` whose config is fixed, or mapped by a function from a config of
+        `config_schema` (see `kubedag.config.mapping`)."""
+        from kubedag.definitions.configured import configured_op
+
+        copy: OpDefinition = configured_op(
+            self, config_or_config_fn, name, config_schema, description
+        )
+        return copy
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         builder = current_composition()
         if builder is not None:

@@ -298,7 +298,7 @@ def _build_context(
     run_tags: Mapping[str, str] | None,
     run_id: str | None,
 ) -> StepExecutionContext:
-    from kubedag.resources.initialization import initialize_resources
+    from kubedag.resources.initialization import checked_resource_configs, initialize_resources
     from kubedag.resources.namespace import ResourceNamespace
 
     run = Run(job_name="__ephemeral__", run_id=run_id or _DIRECT_RUN_ID, tags=dict(run_tags or {}))
@@ -308,7 +308,9 @@ def _build_context(
         dict(resources or {}),
         (resources or {}).keys(),
         stack,
-        configs=resources_config,
+        configs=checked_resource_configs(
+            resources or {}, (resources or {}).keys(), resources_config
+        ),
         instance=instance,
     )
     context = cls(

@@ -101,14 +101,26 @@ def invoke_directly(op_def: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) 
         call[signature.context_param] = context
     if op_def.input_types:
         check_invoked_inputs(op_def, call)
+
+    given_config = _NO_CONFIG
+    if context is not None and op_def.config_schema is not None and op_def.config_class is None:
+        # A legacy `config_schema`: the op sees its config as a run would give it, checked and
+        # with defaults filled in, for this call only (the context may be used again).
+        given_config = context._op_config
+        context._op_config = _config_from_context(op_def, context)
     try:
         returned = op_def.compute_fn(**call)
         if op_def.output_types:
             check_invoked_output(op_def, returned)
         return returned
     finally:
+        if given_config is not _NO_CONFIG and context is not None:
+            context._op_config = given_config
         if made_context and context is not None:
             context.__exit__(None, None, None)
+
+
+_NO_CONFIG = object()
 
 
 def _is_asset(op_def: Any) -> bool:

@@ -76,18 +76,42 @@ class ResourceDefinition:
         """A resource whose value is its config, a string."""
         return ResourceDefinition(_config_as_value, config_schema=str, description=description)
 
-    def configured(self, config: Any) -> ResourceDefinition:
-        """The same resource (of the same class) with its config fixed to `config`."""
+    def configured(
+        self,
+        config_or_config_fn: Any,
+        name: str | None = None,
+        config_schema: Any = None,
+        description: str | None = None,
+    ) -> ResourceDefinition:
+        """A copy whose config is fixed, or computed by a function from a config of
+        `config_schema` (`name` is accepted for the reference's signature; a resource's name
+        is the key it is bound to)."""
         import copy
 
-        fn = self.resource_fn
-        fixed = copy.copy(self)
-        fixed.resource_fn = lambda ctx: fn(ctx.replace_config(config))
-        fixed.config_schema = None  # the config is given: run config has none to give
-        return fixed
+        from kubedag.config.mapping import configured_field, inner_field
+
+        field = configured_field(
+            inner_field(self.config_schema),
+            config_or_config_fn,
+            config_schema,
+            "a configured resource",
+        )
+        copied = copy.copy(self)  # the same class: an I/O manager stays one
+        copied.config_schema = field
+        copied.description = description or self.description
+        return copied
 
     def __call__(self, context: InitResourceContext | None = None) -> Any:
-        return self.resource_fn(context or InitResourceContext())
+        """Build the resource directly (a test): its config is checked against `config_schema`
+        and given with defaults filled in."""
+        context = context or InitResourceContext()
+        if self.config_schema is not None:
+            from kubedag.config.schema import check_value
+
+            context = context.replace_config(
+                check_value(self.config_schema, context.resource_config, "resource config")
+            )
+        return self.resource_fn(context)
 
 
 def _config_as_value(context: InitResourceContext) -> Any:

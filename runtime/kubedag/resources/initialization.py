@@ -160,6 +160,33 @@ def _unwrapped(entry: Any) -> Any:
     return entry
 
 
+def checked_resource_configs(
+    definitions: Mapping[str, Any], keys: Iterable[str], configs: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """The config of each function-style resource in `keys` checked against its
+    `config_schema`, with defaults filled in (outside a run, which does this when it checks
+    its run config); raises `InvalidConfigError` with every problem."""
+    result = dict(configs or {})
+    schemas = {
+        key: definitions[key].config_schema
+        for key in keys
+        if isinstance(definitions.get(key), ResourceDefinition)
+        and definitions[key].config_schema is not None
+    }
+    if not schemas:
+        return result
+    from kubedag.config.schema import ConfigCheck, config_error, resolved_field
+
+    check = ConfigCheck()
+    for key, schema in schemas.items():
+        result[key] = resolved_field(schema).process_root(
+            result.get(key), f"resources.{key}.config", check
+        )
+    if check.errors:
+        raise config_error(check.errors, "Invalid resource config", configs)
+    return result
+
+
 @contextmanager
 def build_resources(
     resources: Mapping[str, Any],
@@ -172,6 +199,7 @@ def build_resources(
     check_env_vars(resources, resources)
     configs = {key: _unwrapped(entry) for key, entry in (resource_config or {}).items()}
     with ExitStack() as stack:
+        configs = checked_resource_configs(resources, resources.keys(), configs)
         values = initialize_resources(
             resources, resources.keys(), stack, configs=configs, instance=instance
         )

@@ -74,7 +74,7 @@ def test_op_config_schema_and_op_config() -> None:
         ).output_for_node("limited")
         == 5
     )
-    with pytest.raises(dg.InvalidConfigError, match=r"ops\.limited\.config\.rows: expected int"):
+    with pytest.raises(dg.InvalidConfigError, match=r"ops\.limited\.config\.rows: expected Int"):
         limiting.execute_in_process(run_config={"ops": {"limited": {"config": {"rows": "5"}}}})
 
 
