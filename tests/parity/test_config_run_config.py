@@ -137,13 +137,13 @@ def test_unknown_sections_and_entries_are_all_rejected() -> None:
     }
     with pytest.raises(dg.DagsterInvalidConfigError) as raised:
         dg.validate_run_config(counting, run_config)
-    assert [error.path for error in raised.value.errors] == [
-        "solids",
+    assert sorted(error.path for error in raised.value.errors) == [
+        "execution.threads",
+        "loggers.file",
         "ops.count.conifg",
         "ops.cuont",
         "resources.nothing",
-        "loggers.file",
-        "execution.threads",
+        "solids",
     ]
     assert "Did you mean 'count'?" in str(raised.value)
 
