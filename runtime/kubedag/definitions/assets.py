@@ -141,6 +141,8 @@ class AssetSpec:
 class AssetsDefinition:
     """One computation (op or graph) and the assets it materializes."""
 
+    hook_defs: frozenset[Any] = frozenset()  # run after its step(s): `with_hooks`, `hooks=`
+
     def __init__(
         self,
         *,
@@ -195,6 +197,16 @@ class AssetsDefinition:
 
     def spec_for(self, key: AssetKey) -> AssetSpec:
         return self._specs_by_key[key]
+
+    def with_hooks(self, hook_defs: Iterable[Any]) -> AssetsDefinition:
+        """The same assets, with `hook_defs` running after their step in every job."""
+        import copy
+
+        from kubedag.definitions.hooks import to_hook_set
+
+        hooked = copy.copy(self)
+        hooked.hook_defs = self.hook_defs | to_hook_set(hook_defs, f"asset '{self.node.name}'")
+        return hooked
 
     @property
     def asset_deps(self) -> dict[AssetKey, set[AssetKey]]:
@@ -306,6 +318,7 @@ def asset(
     kinds: Iterable[str] | None = None,
     compute_kind: str | None = None,
     pool: str | None = None,
+    hooks: Iterable[Any] | None = None,
 ) -> Any:
     """Declare an asset computed by the decorated function."""
 
@@ -366,7 +379,8 @@ def asset(
             io_manager_keys_by_output={"result": output.io_manager_key},
         )
 
-    return decorate(compute_fn) if compute_fn is not None else decorate
+    hooked = _applying_hooks(decorate, hooks)
+    return hooked(compute_fn) if compute_fn is not None else hooked
 
 
 def _bind_check_specs(
@@ -384,6 +398,16 @@ def _bind_check_specs(
 
 
 # -- @multi_asset ---------------------------------------------------------------------------
+
+
+def _applying_hooks(
+    decorate: Callable[[Callable[..., Any]], AssetsDefinition], hooks: Iterable[Any] | None
+) -> Callable[[Callable[..., Any]], AssetsDefinition]:
+    """`decorate`, whose assets also get `hooks` (the decorators' `hooks=`)."""
+    if not hooks:
+        return decorate
+    hook_list = list(hooks)
+    return lambda fn: decorate(fn).with_hooks(hook_list)
 
 
 def multi_asset(
@@ -406,6 +430,7 @@ def multi_asset(
     code_version: str | None = None,
     check_specs: Sequence[Any] | None = None,
     pool: str | None = None,
+    hooks: Iterable[Any] | None = None,
 ) -> Any:
     """Declare several assets produced by one function (`specs=` or `outs=`)."""
 
@@ -489,7 +514,8 @@ def multi_asset(
             io_manager_keys_by_output={o.name: o.io_manager_key for o in outputs},
         )
 
-    return decorate(compute_fn) if compute_fn is not None else decorate
+    hooked = _applying_hooks(decorate, hooks)
+    return hooked(compute_fn) if compute_fn is not None else hooked
 
 
 # -- @graph_asset ---------------------------------------------------------------------------

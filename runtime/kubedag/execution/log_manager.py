@@ -148,12 +148,15 @@ class DagsterLogManager(logging.Logger):
         self._writer = writer
         self._step_key = step_key
 
-    def log(self, level: int | str, msg: Any, *args: Any, **_kwargs: Any) -> None:
+    def log(self, level: int | str, msg: Any, *args: Any, **kwargs: Any) -> None:
         if isinstance(level, str):
             level = logging.getLevelName(level.upper())
             if not isinstance(level, int):
                 raise ValueError(f"Unknown log level {level!r}.")
         text = str(msg) % args if args else str(msg)
+        exc_info = kwargs.get("exc_info")
+        if exc_info:
+            text += "\n" + _exception_text(exc_info)
         self._writer.write_message(level, text, self._step_key)
 
     def debug(self, msg: Any, *args: Any, **kwargs: Any) -> None:
@@ -173,10 +176,22 @@ class DagsterLogManager(logging.Logger):
     def critical(self, msg: Any, *args: Any, **kwargs: Any) -> None:
         self.log(logging.CRITICAL, msg, *args, **kwargs)
 
-    def exception(self, msg: Any, *args: Any, **kwargs: Any) -> None:
-        import traceback
+    fatal = critical
 
-        self.log(logging.ERROR, f"{msg}\n{traceback.format_exc()}", *args, **kwargs)
+    def exception(self, msg: Any, *args: Any, exc_info: Any = True, **kwargs: Any) -> None:
+        self.log(logging.ERROR, msg, *args, exc_info=exc_info, **kwargs)
+
+
+def _exception_text(exc_info: Any) -> str:
+    """The traceback `exc_info=` asks for: True (the exception being handled), an exception,
+    or a `sys.exc_info()` tuple."""
+    import traceback
+
+    if isinstance(exc_info, BaseException):
+        return "".join(traceback.format_exception(exc_info)).rstrip()
+    if isinstance(exc_info, tuple):
+        return "".join(traceback.format_exception(*exc_info)).rstrip()
+    return traceback.format_exc().rstrip()
 
 
 StepLog = DagsterLogManager

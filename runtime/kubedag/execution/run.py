@@ -191,7 +191,7 @@ def execute_prepared_run(
             listener(entry)
 
     try:
-        writer = run_log_writer(job, run.run_id, config, sink)
+        writer = run_log_writer(job, run.run_id, config, sink, instance)
     except Exception as exc:  # a logger of the job could not be built: the run cannot start
         if batched is not None:
             batched.close()

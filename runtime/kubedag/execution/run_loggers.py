@@ -28,12 +28,20 @@ def run_log_writer(
     run_id: str,
     config: Any,
     sink: Callable[[EventLogEntry], None] | None,
+    instance: Any = None,
 ) -> RunLogWriter:
-    """The log writer of one run (or of one step's process) of `job` with resolved `config`."""
+    """The log writer of one run (or of one step's process) of `job` with resolved `config`.
+    With no logger turned on, the console is at the instance's `python_logs.python_log_level`
+    when it sets one (as the reference's default system loggers are)."""
+    from kubedag.config.logger_config import level_number
+
     chosen = [(key, d) for key, d in job.loggers.items() if key in config.logger_configs]
     if not chosen:
-        return RunLogWriter(run_id, job.name, sink, config.console_log_level)
-    from kubedag.config.logger_config import level_number
+        level = config.console_log_level
+        instance_level = getattr(instance, "python_log_level", None)
+        if instance_level is not None:
+            level = level_number(instance_level, "python_logs.python_log_level")
+        return RunLogWriter(run_id, job.name, sink, level)
 
     console_level = NO_CONSOLE
     loggers: list[logging.Logger] = []

@@ -49,8 +49,10 @@ TOP_LEVEL_KEYS = (
     "run_coordinator",
     "run_launcher",
     "run_monitoring",
+    "python_logs",
 )
-PARTS = tuple(key for key in TOP_LEVEL_KEYS if key != "run_monitoring")
+SETTINGS = ("run_monitoring", "python_logs")  # keys only, no forms
+PARTS = tuple(key for key in TOP_LEVEL_KEYS if key not in SETTINGS)
 _PLUGIN_KEYS = ("module", "class", "config")
 
 
@@ -195,6 +197,7 @@ class InstanceConfig:
     document: dict[str, Any]
     parts: dict[str, PartConfig] = field(default_factory=dict)
     run_monitoring: dict[str, Any] = field(default_factory=dict)
+    python_logs: dict[str, Any] = field(default_factory=dict)
 
     def part(self, name: str) -> PartConfig | None:
         return self.parts.get(name)
@@ -361,6 +364,33 @@ def _parse_run_monitoring(source: str, value: Any) -> dict[str, Any]:
     return config
 
 
+PYTHON_LOGS_FIELDS = {
+    "managed_python_loggers": FieldSpec(_LIST),  # logger names whose records runs capture
+    "python_log_level": FieldSpec(_STR),  # the level set on them (and the default console's)
+}
+_LEVEL_NAMES = ("DEBUG", "INFO", "WARNING", "WARN", "ERROR", "CRITICAL", "FATAL")
+
+
+def _parse_python_logs(source: str, value: Any) -> dict[str, Any]:
+    """`python_logs: {managed_python_loggers: [my_lib], python_log_level: INFO}`."""
+    config = _check_fields(source, "python_logs", value, PYTHON_LOGS_FIELDS)
+    for index, name in enumerate(config.get("managed_python_loggers", [])):
+        if not isinstance(name, str) or not name:
+            raise _error(
+                source,
+                f"python_logs.managed_python_loggers[{index}]",
+                f"expected a logger name; got {name!r}.",
+            )
+    level = config.get("python_log_level")
+    if isinstance(level, str) and level.upper() not in _LEVEL_NAMES:
+        raise _error(
+            source,
+            "python_logs.python_log_level",
+            f"'{level}' is not a level; use one of DEBUG, INFO, WARNING, ERROR, CRITICAL.",
+        )
+    return config
+
+
 def _check_postgres(source: str, path: str, config: dict[str, Any]) -> None:
     has_url, has_db = "postgres_url" in config, "postgres_db" in config
     if has_url == has_db:
@@ -425,7 +455,8 @@ def parse_instance_config(document: Any, source: str = "instance config") -> Ins
         if value is not None and key in PARTS
     }
     monitoring = _parse_run_monitoring(source, document.get("run_monitoring"))
-    return InstanceConfig(source, dict(document), parts, monitoring)
+    python_logs = _parse_python_logs(source, document.get("python_logs"))
+    return InstanceConfig(source, dict(document), parts, monitoring, python_logs)
 
 
 def resolve_env_values(value: Any, path: str, source: str) -> Any:

@@ -268,6 +268,18 @@ class Instance:
         return self._run_launcher
 
     @property
+    def managed_python_loggers(self) -> list[str]:
+        """Logger names whose records runs capture into the event log (`python_logs`)."""
+        return (
+            list(self.config.python_logs.get("managed_python_loggers", [])) if self.config else []
+        )
+
+    @property
+    def python_log_level(self) -> str | None:
+        """The level runs set on the managed loggers (`python_logs.python_log_level`)."""
+        return self.config.python_logs.get("python_log_level") if self.config else None
+
+    @property
     def run_monitoring(self) -> RunMonitoringSettings:
         """The `run_monitoring` settings (defaults when not configured)."""
         if self._run_monitoring is None:

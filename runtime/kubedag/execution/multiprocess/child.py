@@ -79,7 +79,7 @@ def run_step_in_child(source: StepSource, step: StepSpec, fd: int, *, retries: b
     with contextlib.suppress(ValueError):
         signal.signal(signal.SIGTERM, sink.on_sigterm)
     job, run, instance = source.job, source.run, source.instance
-    writer = run_log_writer(job, run.run_id, source.config, sink)
+    writer = run_log_writer(job, run.run_id, source.config, sink, instance)
     finished = False
 
     def emit(event: Event) -> None:
