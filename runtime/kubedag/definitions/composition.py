@@ -108,7 +108,9 @@ class CompositionBuilder:
             )
         )
         output_names: tuple[str, ...] = definition.composition_output_names
-        handles = [NodeOutputHandle(node_name, out) for out in output_names]
+        from kubedag.definitions.dynamic import output_handles  # imports this module
+
+        handles = output_handles(self.owner, definition, node_name, output_names, bindings)
         if len(handles) == 1:
             return handles[0]
         if not handles:

@@ -202,7 +202,20 @@ class JobDefinition:
 
     # -- queries ----------------------------------------------------------------------------
     def get_step(self, key: str) -> StepSpec:
-        return self._steps_by_key[key]
+        step = self._steps_by_key.get(key)
+        if step is None:
+            return self._mapped_step(key)
+        return step
+
+    def _mapped_step(self, key: str) -> StepSpec:
+        """The run `op[k]` of a step mapped over a dynamic output, made from its key."""
+        from kubedag.definitions.dynamic_steps import concrete_step, split_concrete_key
+
+        parts = split_concrete_key(key)
+        template = self._steps_by_key.get(parts[0]) if parts is not None else None
+        if parts is None or template is None or template.mapped_over is None:
+            raise KeyError(key)
+        return concrete_step(template, parts[1])
 
     @property
     def step_keys(self) -> list[str]:

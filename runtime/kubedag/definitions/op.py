@@ -221,6 +221,7 @@ def _output_defs(
                 io_manager_key=spec.io_manager_key or "io_manager",
                 description=spec.description,
                 metadata=dict(spec.metadata),
+                is_dynamic=getattr(spec, "is_dynamic", False),
             ),
         )
     annotations = per_output_annotations(ret, len(out))
@@ -233,6 +234,7 @@ def _output_defs(
             io_manager_key=spec.io_manager_key or "io_manager",
             description=spec.description,
             metadata=dict(spec.metadata),
+            is_dynamic=getattr(spec, "is_dynamic", False),
         )
         for index, (name, spec) in enumerate(out.items())
     )

@@ -70,6 +70,7 @@ class OutputDef:
     io_manager_key: str = "io_manager"
     description: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    is_dynamic: bool = False  # a `DynamicOut`: any number of values, one per mapping key
 
 
 @dataclass(frozen=True)

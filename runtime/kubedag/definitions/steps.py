@@ -9,7 +9,7 @@ a default value, or several of these (fan-in).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +18,7 @@ from kubedag.definitions.asset_key import AssetKey
 from kubedag.definitions.assets import AssetsDefinition
 from kubedag.definitions.checks import AssetCheckKey, AssetChecksDefinition, AssetCheckSpec
 from kubedag.definitions.composition import GraphInputHandle, NodeOutputHandle
+from kubedag.definitions.dynamic import CollectedOutputHandle, MappedOutputHandle
 from kubedag.definitions.graph import GraphDefinition
 from kubedag.definitions.op import OpDefinition
 from kubedag.definitions.policies import RetryPolicy
@@ -28,6 +29,24 @@ from kubedag.errors import InvalidDefinitionError, InvalidSelectionError
 class FromStepOutput:
     step_key: str
     output_name: str
+    mapping_key: str | None = None  # one value of a dynamic output
+
+
+@dataclass(frozen=True)
+class FromMappedOutput(FromStepOutput):
+    """One value of dynamic output `output_name` of `step_key`: the value of the mapping key
+    of the step it feeds (see `kubedag.definitions.dynamic_steps`)."""
+
+
+@dataclass(frozen=True)
+class FromMappedStep(FromStepOutput):
+    """An output of `step_key`, a step mapped over the same dynamic output as the step it
+    feeds: the output of its run for the same mapping key."""
+
+
+@dataclass(frozen=True)
+class FromCollected(FromStepOutput):
+    """Every value of output `output_name` of a dynamic or mapped step, as a list."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +86,7 @@ class StepOutput:
     io_manager_key: str = "io_manager"
     is_nothing: bool = False
     is_required: bool = True
+    is_dynamic: bool = False
 
 
 @dataclass(frozen=True)
@@ -84,6 +104,10 @@ class StepSpec:
     checks_def: AssetChecksDefinition | None = None
     retry_policy: RetryPolicy | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
+    # Mapped over dynamic output (step key, output name): a template, run once per mapping
+    # key as the step `<key>[<mapping key>]` (which has `mapping_key` set).
+    mapped_over: tuple[str, str] | None = None
+    mapping_key: str | None = None
 
     @property
     def asset_keys(self) -> tuple[AssetKey, ...]:
@@ -149,7 +173,13 @@ def _flatten(
         if isinstance(binding, tuple):
             return FromMany(tuple(resolve(b, node_path, input_name) for b in binding))
         if isinstance(binding, NodeOutputHandle):
-            return local[(binding.node_name, binding.output_name)]
+            source = local[(binding.node_name, binding.output_name)]
+            if isinstance(binding, CollectedOutputHandle):
+                return FromCollected(source.step_key, source.output_name)
+            if isinstance(binding, MappedOutputHandle):
+                mapped = FromMappedOutput if binding.is_item else FromMappedStep
+                return mapped(source.step_key, source.output_name)
+            return source
         if isinstance(binding, GraphInputHandle):
             return graph_inputs.get(binding.input_name) or FromRunConfig(
                 node_path, input_name, binding.input_name if not prefix else None
@@ -175,6 +205,7 @@ def _flatten(
                 else:
                     inputs[input_def.name] = FromRunConfig(path, input_def.name)
             key = ".".join(path)
+            mapped_over = _mapped_over(node.inputs.values(), local)
             steps.append(
                 StepSpec(
                     key=key,
@@ -182,12 +213,20 @@ def _flatten(
                     node_path=path,
                     inputs=inputs,
                     outputs=tuple(
-                        StepOutput(o.name, None, o.io_manager_key, o.is_nothing, o.is_required)
+                        StepOutput(
+                            o.name,
+                            None,
+                            o.io_manager_key,
+                            o.is_nothing,
+                            o.is_required,
+                            o.is_dynamic,
+                        )
                         for o in definition.output_defs
                     ),
                     after=tuple(sorted(after)),
                     retry_policy=node.retry_policy or definition.retry_policy,
                     tags={**definition.tags, **node.tags},
+                    mapped_over=mapped_over,
                 )
             )
             for output_def in definition.output_defs:
@@ -195,6 +234,11 @@ def _flatten(
                 local[(node.name, output_def.name)] = source
                 node_outputs[(key, output_def.name)] = source
         else:
+            if _mapped_over(node.inputs.values(), local) is not None:
+                raise InvalidDefinitionError(
+                    f"graph '{definition.name}' (node '{'.'.join(path)}') is mapped over a "
+                    "dynamic output; map ops, not graphs, over dynamic outputs."
+                )
             sub_inputs = {
                 name: resolve(binding, path, name) for name, binding in node.inputs.items()
             }
@@ -213,6 +257,17 @@ def _step_keys(source: InputSource) -> set[str]:
     if isinstance(source, FromMany):
         return {key for single in source.sources for key in _step_keys(single)}
     return {source.step_key} if isinstance(source, FromStepOutput) else set()
+
+
+def _mapped_over(
+    bindings: Iterable[Any], local: Mapping[tuple[str, str], FromStepOutput]
+) -> tuple[str, str] | None:
+    """The dynamic output (step key, output name) a node is mapped over, if it is."""
+    for binding in bindings:
+        if isinstance(binding, MappedOutputHandle):
+            source = local[(binding.source_node, binding.source_output)]
+            return (source.step_key, source.output_name)
+    return None
 
 
 # -- asset jobs ----------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from kubedag.definitions.steps import StepSpec
 from kubedag.errors import InvalidConfigError
 from kubedag.execution.plan import ExecutionPlan, StepOutcomes
 from kubedag.execution.step_execution import execute_step, skipped_event
@@ -216,20 +217,39 @@ class InProcessExecutor(Executor):
     def execute(self, plan_context: Any, execution_plan: ExecutionPlan) -> Iterator[Event]:
         outcomes = StepOutcomes(execution_plan)
         for step in execution_plan.steps:
-            if plan_context.should_stop():
-                plan_context.not_started.append(step.key)
+            if step.mapped_over is None:
+                yield from self._execute_one(plan_context, outcomes, step)
                 continue
-            reason = outcomes.skip_reason(step)
-            if reason is not None:
+            # A step mapped over a dynamic output: one run per mapping key, unless what it
+            # maps over is not there (then none, and nothing to report: it has no step key).
+            if outcomes.skip_reason(step) is not None:
                 outcomes.record(step.key, EventType.STEP_SKIPPED)
-                yield skipped_event(plan_context, step, reason)
                 continue
-            for event in execute_step(
-                plan_context, step, retries=self._retries is RetryMode.ENABLED
-            ):
-                if event.event_type in STEP_TERMINAL_EVENTS:
-                    outcomes.record(step.key, event.event_type)
-                yield event
+            runs = outcomes.expand(step)
+            for run in runs:
+                yield from self._execute_one(plan_context, outcomes, run)
+            outcomes.record(step.key, outcomes.template_outcome(runs))
+
+    def _execute_one(
+        self, plan_context: Any, outcomes: StepOutcomes, step: StepSpec
+    ) -> Iterator[Event]:
+        if plan_context.should_stop():
+            plan_context.not_started.append(step.key)
+            return
+        reason = outcomes.skip_reason(step)
+        if reason is not None:
+            outcomes.record(step.key, EventType.STEP_SKIPPED)
+            yield skipped_event(plan_context, step, reason)
+            return
+        for event in execute_step(
+            plan_context, outcomes.runnable(step), retries=self._retries is RetryMode.ENABLED
+        ):
+            if event.event_type in STEP_TERMINAL_EVENTS:
+                outcomes.record(step.key, event.event_type)
+            elif outcomes.tracks_outputs and event.event_type is EventType.STEP_OUTPUT:
+                data = event.event_specific_data
+                outcomes.record_output(step.key, data.output_name, data.mapping_key)
+            yield event
 
 
 def _in_process(context: InitExecutorContext) -> Executor:

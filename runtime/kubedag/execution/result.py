@@ -31,7 +31,7 @@ class JobExecutionResult:
         resources: Mapping[str, Any],
         instance: Any,
         owns_instance: bool,
-        output_contexts: Mapping[tuple[str, str], Any] | None = None,
+        output_contexts: Mapping[tuple[str, ...], Any] | None = None,
     ) -> None:
         self.job_def = job_def
         self._run = run
@@ -148,19 +148,40 @@ class JobExecutionResult:
                 f"No output '{output_name}' of node '{node_name}' in job '{self.job_def.name}'. "
                 f"Outputs: {', '.join(outputs)}."
             )
+        step = self.job_def.get_step(source.step_key)
+        if step.mapped_over is not None or step.output(source.output_name).is_dynamic:
+            return self._dynamic_values(step, source.output_name)
         context = self._output_contexts.get((source.step_key, source.output_name))
         if context is None:
             raise ValueError(
                 f"Node '{node_name}' did not produce output '{output_name}' in this run "
                 "(it failed, was skipped, or returns nothing)."
             )
-        step = self.job_def.get_step(source.step_key)
-        manager = self._resources[step.output(source.output_name).io_manager_key]
+        return self._load(step, source.output_name, context)
+
+    def _load(self, step: Any, output_name: str, context: Any) -> Any:
+        manager = self._resources[step.output(output_name).io_manager_key]
         from kubedag.resources.io_manager import InputContext
 
         return manager.load_input(
-            InputContext(name=output_name, step_key=source.step_key, upstream_output=context)
+            InputContext(name=output_name, step_key=context.step_key, upstream_output=context)
         )
+
+    def _dynamic_values(self, step: Any, output_name: str) -> dict[str, Any]:
+        """The values of a dynamic output, or of an output of a mapped step, by mapping key."""
+        from kubedag.definitions.dynamic_steps import split_concrete_key
+
+        values = {}
+        for key, context in self._output_contexts.items():
+            if key[1] != output_name:
+                continue
+            if step.mapped_over is None and key[0] == step.key and len(key) == 3:
+                values[key[2]] = self._load(step, output_name, context)
+            elif step.mapped_over is not None:
+                parts = split_concrete_key(key[0])
+                if parts is not None and parts[0] == step.key:
+                    values[parts[1]] = self._load(step, output_name, context)
+        return values
 
     def output_value(self, output_name: str = "result") -> Any:
         """A value returned by the job's top-level graph."""

@@ -12,6 +12,7 @@ from typing import Any
 
 from kubedag.config.run_config import ResolvedRunConfig
 from kubedag.definitions.asset_key import AssetKey
+from kubedag.definitions.dynamic_steps import collected_sources
 from kubedag.definitions.input_managers import input_manager_key
 from kubedag.definitions.job import JobDefinition
 from kubedag.definitions.partition_mapping import upstream_partition_keys
@@ -22,6 +23,7 @@ from kubedag.definitions.run_tags import (
 )
 from kubedag.definitions.steps import (
     FromAsset,
+    FromCollected,
     FromMany,
     FromRunConfig,
     FromStepOutput,
@@ -39,6 +41,7 @@ from kubedag.execution.context import (
 from kubedag.execution.log_manager import RunLogWriter
 from kubedag.execution.plan import ExecutionPlan
 from kubedag.execution.step_execution import StepFailed
+from kubedag.records.events import EventType, OutputData
 from kubedag.records.run import Run
 from kubedag.resources.io_manager import (
     InputContext,
@@ -100,7 +103,8 @@ class RunExecution:
         self._should_stop = should_stop
         self.stopped = False  # a stop was asked for: executors start no further step
         self.not_started: list[str] = []  # steps left out because of the stop
-        self._output_contexts: dict[tuple[str, str], OutputContext] = {}
+        # (step key, output name), or with a mapping key for a value of a dynamic output.
+        self._output_contexts: dict[tuple[str, ...], OutputContext] = {}
         # What executors that run steps elsewhere hand to each step's process.
         self.resource_defs: Mapping[str, Any] = dict(resource_defs or {})
         # Re-execution: step key → the earlier run whose outputs of that step this run loads.
@@ -145,8 +149,13 @@ class RunExecution:
     def io_manager(self, key: str) -> Any:
         return self.resources[key]
 
-    def output_context(self, step: StepSpec, output: StepOutput) -> OutputContext:
-        cached = self._output_contexts.get((step.key, output.name))
+    def output_context(
+        self, step: StepSpec, output: StepOutput, mapping_key: str | None = None
+    ) -> OutputContext:
+        cache_key = (
+            (step.key, output.name) if mapping_key is None else (step.key, output.name, mapping_key)
+        )
+        cached = self._output_contexts.get(cache_key)
         if cached is not None:
             return cached
         partitioned = step.assets_def is not None and step.assets_def.partitions_def is not None
@@ -164,8 +173,9 @@ class RunExecution:
             log=self.writer.for_step(step.key),
             resources=self.namespace,
             instance=self.instance,
+            mapping_key=mapping_key,
         )
-        self._output_contexts[(step.key, output.name)] = context
+        self._output_contexts[cache_key] = context
         return context
 
     def asset_output_context(self, key: AssetKey) -> OutputContext:
@@ -251,8 +261,44 @@ class RunExecution:
     def input_value(self, source: FromRunConfig) -> Any:
         return run_config_input_value(self.config, self.input_values, source)
 
+    def collected_sources(self, source: FromCollected) -> tuple[FromStepOutput, ...]:
+        """What a collected input reads, from the run's event log: for a step whose process
+        was handed its step without the list (its executor resolves it otherwise)."""
+        return collected_from_event_log(self.job, self.instance, self.run.run_id, source)
+
     def record_step_failure(self, step: StepSpec, failure: StepFailed) -> None:
         self.step_failures.append((step, failure))
+
+
+def collected_from_event_log(
+    job: JobDefinition, instance: Any, run_id: str, source: FromCollected
+) -> tuple[FromStepOutput, ...]:
+    collected = job.get_step(source.step_key)
+    dynamic = collected.mapped_over or (source.step_key, source.output_name)
+    keys: list[str] = []
+    produced: set[tuple[str, str, str | None]] = set()
+    succeeded: set[str] = set()
+    for entry in instance.all_logs(run_id):
+        event = entry.event
+        if event is None or event.step_key is None:
+            continue
+        if event.event_type is EventType.STEP_SUCCESS:
+            succeeded.add(event.step_key)
+        elif event.event_type is EventType.STEP_OUTPUT and isinstance(
+            event.event_specific_data, OutputData
+        ):
+            data = event.event_specific_data
+            produced.add((event.step_key, data.output_name, data.mapping_key))
+            if (event.step_key, data.output_name) == dynamic and data.mapping_key is not None:
+                keys.append(data.mapping_key)
+    return collected_sources(
+        source,
+        {source.step_key: collected},
+        keys,
+        lambda key, output, mapping_key: (
+            key in succeeded and (key, output, mapping_key) in produced
+        ),
+    )
 
 
 def run_config_input_value(

@@ -8,12 +8,14 @@ so every executor retries the same way.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Generator, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, NoReturn
 
+from kubedag.definitions.dynamic import DynamicOutput
 from kubedag.definitions.expectations import ExpectationResult
 from kubedag.definitions.input_managers import input_manager_key
 from kubedag.definitions.policies import retry_delay
@@ -26,6 +28,7 @@ from kubedag.definitions.results import (
 )
 from kubedag.definitions.steps import (
     FromAsset,
+    FromCollected,
     FromDefault,
     FromMany,
     FromRunConfig,
@@ -262,7 +265,15 @@ def _iterate_user_generator(step: StepSpec, generator: Any) -> Iterator[Any]:
 def _returned_items(step: StepSpec, returned: Any) -> list[Any]:
     if isinstance(returned, Output | MaterializeResult | AssetCheckResult | AssetMaterialization):
         return [returned]
-    value_outputs = [o for o in step.outputs if not o.is_nothing]
+    value_outputs = [o for o in step.outputs if not o.is_nothing and not o.is_dynamic]
+    if isinstance(returned, DynamicOutput):
+        return [returned]
+    if (
+        isinstance(returned, list | tuple)
+        and returned
+        and all(isinstance(r, DynamicOutput) for r in returned)
+    ):
+        return list(returned)
     if returned is None:
         return [Output(None, value_outputs[0].name)] if len(value_outputs) == 1 else []
     if (
@@ -318,11 +329,25 @@ def _handle_item(
 ) -> Iterator[Event]:
     if isinstance(item, Output):
         output = step.output(item.output_name)
+        if output.is_dynamic:
+            _fail(
+                step,
+                f"output '{output.name}' is a DynamicOut, so yield dg.DynamicOutput(value, "
+                f"mapping_key=…) for it; got {type(item).__name__}",
+            )
         if output.name in produced:
             _fail(step, f"output '{output.name}' was returned more than once")
         metadata = dict(item.metadata)
         if not output.is_nothing:
             metadata = yield from _store_output(ctx, step, output, item.value, metadata)
+        elif not output.is_required:  # recorded, so that what reads it runs
+            yield _event(
+                ctx,
+                EventType.STEP_OUTPUT,
+                step,
+                f'Yielded output "{output.name}".',
+                OutputData(output.name, output.asset_key),
+            )
         if output.asset_key is not None:
             yield from _materialized(ctx, step, context, output, metadata, produced)
         produced[output.name] = True
@@ -346,6 +371,8 @@ def _handle_item(
             f"Materialized value {item.asset_key.to_user_string()}.",
             item,
         )
+    elif isinstance(item, DynamicOutput):
+        yield from _dynamic_output(ctx, step, item, produced)
     elif isinstance(item, ExpectationResult):
         verdict = "passed" if item.success else "failed"
         label = f" {item.label}" if item.label else ""
@@ -357,6 +384,29 @@ def _handle_item(
             step,
             f"it yielded {type(item).__name__}; yield dg.Output, dg.MaterializeResult or dg.AssetCheckResult",
         )
+
+
+def _dynamic_output(
+    ctx: Any, step: StepSpec, item: DynamicOutput, produced: dict[str, bool]
+) -> Iterator[Event]:
+    output = step.output(item.output_name)
+    if not output.is_dynamic:
+        _fail(
+            step,
+            f"it yielded a DynamicOutput for output '{output.name}', which is not declared "
+            "with dg.DynamicOut()",
+        )
+    seen = f"{output.name}[{item.mapping_key}]"
+    if seen in produced:
+        _fail(
+            step,
+            f'it yielded a DynamicOutput with mapping_key "{item.mapping_key}" multiple times',
+        )
+    produced[seen] = True
+    produced[output.name] = True
+    yield from _store_output(
+        ctx, step, output, item.value, dict(item.metadata), mapping_key=item.mapping_key
+    )
 
 
 def _output_for_asset(step: StepSpec, key: Any) -> StepOutput:
@@ -374,7 +424,12 @@ def _output_for_asset(step: StepSpec, key: Any) -> StepOutput:
 
 
 def _store_output(
-    ctx: Any, step: StepSpec, output: StepOutput, value: Any, metadata: dict[str, Any]
+    ctx: Any,
+    step: StepSpec,
+    output: StepOutput,
+    value: Any,
+    metadata: dict[str, Any],
+    mapping_key: str | None = None,
 ) -> Generator[Event, None, dict[str, Any]]:
     dagster_type = step.op.output_types.get(output.name) if step.op.output_types else None
     message, data = f'Yielded output "{output.name}".', OutputData(output.name, output.asset_key)
@@ -384,7 +439,14 @@ def _store_output(
         message = output_message(output, dagster_type)
         data = OutputData(output.name, output.asset_key, checked)
     manager = ctx.io_manager(output.io_manager_key)
-    out_context = ctx.output_context(step, output)
+    which = ""
+    if mapping_key is None:
+        out_context = ctx.output_context(step, output)
+    else:
+        out_context = ctx.output_context(step, output, mapping_key)
+        which = f' mapping key "{mapping_key}"'
+        message = message.replace(f'"{output.name}"', f'"{output.name}"{which}', 1)
+        data = dataclasses.replace(data, mapping_key=mapping_key)
     with _user_code(step, f"storing output '{output.name}' of"):
         manager.handle_output(out_context, value)
     if ctx.output_capture:  # the step has hooks, which see its output values
@@ -394,8 +456,8 @@ def _store_output(
         ctx,
         EventType.HANDLED_OUTPUT,
         step,
-        f'Handled output "{output.name}" using IO manager "{output.io_manager_key}".',
-        OutputData(output.name, output.asset_key),
+        f'Handled output "{output.name}"{which} using IO manager "{output.io_manager_key}".',
+        data,
     )
     # What context.add_output_metadata recorded is merged in by _materialized.
     return {**out_context.added_metadata, **metadata}
@@ -490,6 +552,7 @@ def _check_all_produced(step: StepSpec, produced: dict[str, bool], checks: dict[
             and output.name not in produced
             and output.asset_key is None
             and not output.is_nothing
+            and not output.is_dynamic  # a dynamic output may have no values
         ):
             _fail(step, f"it did not return its required output '{output.name}'")
     for spec in step.check_specs:
@@ -509,6 +572,8 @@ def _load_input(ctx: Any, step: StepSpec, name: str, source: Any) -> Generator[E
             return ctx.input_value(source)
         with _user_code(step, f"loading input '{name}' from config of"):
             return loaded_from_config(ctx, step, ctx.input_value(source))
+    if isinstance(source, FromCollected):  # a step's own process: the parent did not resolve it
+        source = FromMany(ctx.collected_sources(source))
     if isinstance(source, FromMany):
         values: list[Any] = []
         for single in source.sources:
@@ -517,7 +582,10 @@ def _load_input(ctx: Any, step: StepSpec, name: str, source: Any) -> Generator[E
     if isinstance(source, FromStepOutput):
         upstream_step = ctx.job.get_step(source.step_key)
         output = upstream_step.output(source.output_name)
-        upstream_context = ctx.output_context(upstream_step, output)
+        if source.mapping_key is None:
+            upstream_context = ctx.output_context(upstream_step, output)
+        else:
+            upstream_context = ctx.output_context(upstream_step, output, source.mapping_key)
         asset_key = output.asset_key
         manager_key = output.io_manager_key
     elif isinstance(source, FromAsset):

@@ -15,4 +15,6 @@ NAMES: dict[str, str] = {
     "ExpectationResult": "kubedag.definitions.expectations",
     "JobExecutionResult": "kubedag.execution.result",
     "graph_multi_asset": "kubedag.definitions.graph_multi_asset",
+    "DynamicOut": "kubedag.definitions.dynamic",
+    "DynamicOutput": "kubedag.definitions.dynamic",
 }

@@ -129,6 +129,7 @@ class OutputData:
     output_name: str
     asset_key: AssetKey | None = None
     type_check_data: TypeCheckData | None = None  # only for a typed output
+    mapping_key: str | None = None  # which value of a dynamic output
 
 
 @dataclass(frozen=True, slots=True)

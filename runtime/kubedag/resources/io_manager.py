@@ -55,11 +55,12 @@ class OutputContext(_TestResources):
         partitions_def: Any = None,
         config: Any = None,
         resource_config: Any = None,
+        mapping_key: str | None = None,
     ) -> None:
         self.name = name
         self.config = config  # the output's config (build_output_context(config=…) in tests)
         self.resource_config = resource_config
-        self.mapping_key: str | None = None
+        self.mapping_key = mapping_key  # which value of a dynamic output
         self.version: str | None = None
         self.step_key = step_key
         self.run_id = run_id
@@ -139,6 +140,8 @@ class OutputContext(_TestResources):
         if self._asset_key is not None:
             parts = list(self._asset_key.path)
             return [*parts, self._partition_key] if self._partition_key else parts
+        if self.mapping_key is not None:
+            return [self.run_id, self.step_key, self.name, self.mapping_key]
         return [self.run_id, self.step_key, self.name]
 
     def get_asset_identifier(self) -> list[str]:

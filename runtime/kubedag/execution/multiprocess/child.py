@@ -18,6 +18,7 @@ finds by this module's path: they stay module-level functions here.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import logging
 import os
@@ -187,6 +188,7 @@ class SpawnedStep:
     prepare_run: Callable[..., Any] | None = None
     output_run_ids: dict[str, str] = field(default_factory=dict)
     retries: bool = True
+    step_inputs: dict[str, Any] | None = None  # the step's inputs as the parent resolved them
 
 
 def spawned_step_main(spawned: SpawnedStep, writer: Connection) -> None:
@@ -226,6 +228,8 @@ def spawned_step_main(spawned: SpawnedStep, writer: Connection) -> None:
             output_run_ids=spawned.output_run_ids,
         )
         step = job.get_step(spawned.step_key)
+        if spawned.step_inputs is not None:
+            step = dataclasses.replace(step, inputs=spawned.step_inputs)
     except BaseException as exc:
         _report_setup_failure(fd, spawned, exc)
         writer.close()

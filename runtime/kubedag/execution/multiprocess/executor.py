@@ -106,7 +106,7 @@ class _Orchestration:
         self.ctx = plan_context
         self.plan = plan
         self.outcomes = StepOutcomes(plan)
-        self.index = {step.key: i for i, step in enumerate(plan.steps)}
+        self.index: dict[str, float] = {step.key: i for i, step in enumerate(plan.steps)}
         self.unstarted: dict[str, StepSpec] = {step.key: step for step in plan.steps}
         self.waiting = {key: len(ups) for key, ups in plan.upstream.items()}
         self.downstream: dict[str, list[str]] = {step.key: [] for step in plan.steps}
@@ -119,6 +119,10 @@ class _Orchestration:
             if self.waiting[step.key] == 0:
                 self.ready.append(step)
         self.running: dict[str, _Child] = {}
+        # Steps mapped over a dynamic output: the runs each still waits for, and back.
+        self.unfinished_runs: dict[str, set[str]] = {}
+        self.runs_of: dict[str, list[StepSpec]] = {}
+        self.template_of: dict[str, str] = {}
         self.stopping = False
         self.has_stop_check = bool(getattr(plan_context, "has_stop_check", True))
         self.retries = config.retries is RetryMode.ENABLED
@@ -188,12 +192,55 @@ class _Orchestration:
         for down in self.downstream[key]:
             self.waiting[down] -= 1
             if self.waiting[down] == 0:
-                step = self.plan.get_step(down)
-                reason = self.outcomes.skip_reason(step)
-                if reason is not None:
-                    self.to_skip.append((step, reason))
-                else:
-                    bisect.insort(self.ready, step, key=lambda s: self.index[s.key])
+                self._release(self.plan.get_step(down))
+        template = self.template_of.pop(key, None)
+        if template is not None:
+            runs = self.unfinished_runs[template]
+            runs.discard(key)
+            if not runs:
+                self._finish_template(template)
+
+    def _release(self, step: StepSpec) -> None:
+        """`step` waits for nothing more: skip it, map it, or make it ready."""
+        if step.mapped_over is not None:
+            self._expand(step)
+            return
+        reason = self.outcomes.skip_reason(step)
+        if reason is not None:
+            self.to_skip.append((step, reason))
+        else:
+            bisect.insort(self.ready, step, key=lambda s: self.index[s.key])
+
+    def _expand(self, template: StepSpec) -> None:
+        """A mapped step whose dynamic output is known: one run per mapping key, each waiting
+        for its own upstream runs (nothing to run, and nothing to report, when the dynamic
+        step failed or was skipped)."""
+        del self.unstarted[template.key]
+        if self.outcomes.skip_reason(template) is not None:
+            self._finish(template.key, EventType.STEP_SKIPPED)
+            return
+        runs = self.outcomes.expand(template)
+        self.runs_of[template.key] = runs
+        self.unfinished_runs[template.key] = {run.key for run in runs}
+        base = self.index[template.key]
+        for number, run in enumerate(runs, 1):
+            self.index[run.key] = base + number / (len(runs) + 1)
+            self.unstarted[run.key] = run
+            self.template_of[run.key] = template.key
+            self.downstream[run.key] = []
+            pending = [up for up in self.plan.upstream[run.key] if up not in self.outcomes.status]
+            self.waiting[run.key] = len(pending)
+            for up in pending:
+                self.downstream[up].append(run.key)
+        for run in runs:
+            if self.waiting[run.key] == 0:
+                self._release(run)
+        if not runs:
+            self._finish_template(template.key)
+
+    def _finish_template(self, key: str) -> None:
+        del self.unfinished_runs[key]
+        self._finish(key, self.outcomes.template_outcome(self.runs_of.pop(key)))
 
     # -- starting -------------------------------------------------------------------------------
     def _schedule(self) -> Iterator[Event]:
@@ -225,6 +272,7 @@ class _Orchestration:
             del self.unstarted[step.key]
 
     def _start(self, step: StepSpec) -> None:
+        step = self.outcomes.runnable(step)
         if self.bare_fork:
             process, fd = fork_step(self._source(), step, self.retries)
             self.running[step.key] = _Child(step, process, fd)
@@ -274,6 +322,10 @@ class _Orchestration:
             prepare_run=self.ctx.prepare_run,
             output_run_ids=dict(self.ctx.output_run_ids),
             retries=self.retries,
+            # Inputs the parent resolved (collected, pruned fan-in): the child cannot.
+            step_inputs=dict(step.inputs)
+            if step.inputs != self.ctx.job.get_step(step.key).inputs
+            else None,
         )
 
     # -- watching -------------------------------------------------------------------------------
@@ -331,8 +383,14 @@ class _Orchestration:
         if event.event_type is EventType.STEP_OUTPUT and isinstance(
             event.event_specific_data, OutputData
         ):
+            data = event.event_specific_data
             # Registered so the run's result can load the value afterwards.
-            self.ctx.output_context(step, step.output(event.event_specific_data.output_name))
+            if data.mapping_key is None:
+                self.ctx.output_context(step, step.output(data.output_name))
+            else:
+                self.ctx.output_context(step, step.output(data.output_name), data.mapping_key)
+            if self.outcomes.tracks_outputs:
+                self.outcomes.record_output(step.key, data.output_name, data.mapping_key)
         elif event.event_type is EventType.STEP_SUCCESS:
             child.finished = True
             self._finish(step.key, EventType.STEP_SUCCESS)
