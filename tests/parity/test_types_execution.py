@@ -351,3 +351,28 @@ def test_type_checks_run_in_the_step_s_own_process_with_the_multiprocess_executo
     assert outputs[0].event_specific_data.type_check_data.success is False
     failure = next(e for e in stored if e.event_type is EventType.STEP_FAILURE)
     assert failure.step_failure_data.error.cls_name == "DagsterTypeCheckDidNotPass"
+
+
+def test_events_offer_their_step_input_and_step_output_data() -> None:
+    @dg.op
+    def make() -> Positive:  # type: ignore[valid-type]
+        return 1
+
+    @dg.op
+    def use(x: Positive) -> None:  # type: ignore[valid-type]
+        pass
+
+    @dg.job
+    def pipeline() -> None:
+        use(make())
+
+    result = pipeline.execute_in_process()
+    by_type = {e.event_type: e for e in result.all_events if e.step_key in ("make", "use")}
+    assert by_type[EventType.STEP_INPUT].step_input_data.input_name == "x"
+    output = next(e for e in result.all_events if e.event_type is EventType.STEP_OUTPUT)
+    assert output.step_output_data.type_check_data is not None
+    assert output.step_output_data.type_check_data.success
+    with pytest.raises(AttributeError, match="no step_input_data"):
+        _ = output.step_input_data
+    with pytest.raises(AttributeError, match="no step_output_data"):
+        _ = by_type[EventType.HANDLED_OUTPUT].step_output_data

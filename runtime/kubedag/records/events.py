@@ -195,6 +195,21 @@ class Event:
         return self.event_specific_data
 
     @property
+    def step_output_data(self) -> OutputData:
+        """A STEP_OUTPUT's data: the output's name and, for a typed one, its type check."""
+        data = self.event_specific_data
+        if self.event_type is not EventType.STEP_OUTPUT or not isinstance(data, OutputData):
+            raise AttributeError(f"{self.event_type.value} events carry no step_output_data")
+        return data
+
+    @property
+    def step_input_data(self) -> StepInputData:
+        """A STEP_INPUT's data: the input's name and its type check."""
+        if not isinstance(self.event_specific_data, StepInputData):
+            raise AttributeError(f"{self.event_type.value} events carry no step_input_data")
+        return self.event_specific_data
+
+    @property
     def materialization(self) -> AssetMaterialization:
         if not isinstance(self.event_specific_data, AssetMaterialization):
             raise AttributeError(f"{self.event_type.value} events carry no materialization")
