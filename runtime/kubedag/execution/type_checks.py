@@ -70,8 +70,24 @@ def _event(ctx: Any, event_type: EventType, step: StepSpec, message: str, data: 
     return Event(event_type, ctx.job.name, message, step.key, data, ctx.partition_key)
 
 
+class _StepTypeCheckContext(TypeCheckContext):
+    """A step's type check context, whose logger is made only if a check function uses it
+    (most checks never do, and a logger costs more to make than the check)."""
+
+    def __init__(self, ctx: Any, step: StepSpec) -> None:
+        super().__init__(ctx.run.run_id, None, ctx.namespace)
+        self._writer = ctx.writer
+        self._step_key = step.key
+
+    @property
+    def log(self) -> Any:
+        if self._log is None:
+            self._log = self._writer.for_step(self._step_key)
+        return self._log
+
+
 def type_check_context(ctx: Any, step: StepSpec) -> TypeCheckContext:
-    return TypeCheckContext(ctx.run.run_id, ctx.writer.for_step(step.key), ctx.namespace)
+    return _StepTypeCheckContext(ctx, step)
 
 
 def _check(
