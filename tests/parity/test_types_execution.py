@@ -169,7 +169,7 @@ def test_untyped_inputs_and_outputs_are_not_checked_and_record_no_check() -> Non
     result = pipeline.execute_in_process()
     assert "STEP_INPUT" not in types_of(result, "use")
     output = events_of(result, "make")[1]
-    assert output.message == 'Yielded output "result".'
+    assert output.message == 'Yielded output "result" of type "Any". (Type check passed).'
     assert output.event_specific_data.type_check_data is None
     assert make.input_types == {} and make.output_types == {}
 

@@ -432,7 +432,8 @@ def _store_output(
     mapping_key: str | None = None,
 ) -> Generator[Event, None, dict[str, Any]]:
     dagster_type = step.op.output_types.get(output.name) if step.op.output_types else None
-    message, data = f'Yielded output "{output.name}".', OutputData(output.name, output.asset_key)
+    message = f'Yielded output "{output.name}" of type "Any". (Type check passed).'
+    data = OutputData(output.name, output.asset_key)
     if dagster_type is not None:
         with _type_checks(step):
             checked = yield from check_output(ctx, step, output, dagster_type, value)
