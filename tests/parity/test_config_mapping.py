@@ -255,3 +255,12 @@ def test_graph_without_mapping_takes_no_config() -> None:
 
     with pytest.raises(dg.DagsterInvalidConfigError, match="takes no config"):
         around.execute_in_process(run_config={"ops": {"unmapped": {"config": {"x": 1}}}})
+
+
+def test_configured_logger_and_executor_take_a_fixed_config() -> None:
+    quiet = dg.configured(dg.colored_console_logger)({"log_level": "ERROR"})
+    assert isinstance(quiet, dg.LoggerDefinition)
+    two = dg.configured(dg.multiprocess_executor)({"max_concurrent": 2})
+    assert two.default_config["max_concurrent"] == 2
+    with pytest.raises(dg.InvalidDefinitionError, match="takes a fixed config only"):
+        dg.configured(dg.multiprocess_executor, config_schema={"n": int})(lambda c: c)

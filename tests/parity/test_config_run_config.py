@@ -175,7 +175,9 @@ def test_validate_run_config_accepts_all_sections() -> None:
     processed = dg.validate_run_config(adding, run_config)
     assert processed["ops"]["add_one"]["inputs"] == {"value": 2}
     assert processed["execution"] == {"config": {"max_concurrent": 2}}
-    assert processed["loggers"] == {"console": {"config": {"log_level": "DEBUG"}}}
+    assert processed["loggers"] == {
+        "console": {"config": {"log_level": "DEBUG", "name": "kubedag"}}
+    }
     assert adding.execute_in_process(run_config=run_config).output_for_node("add_one") == 3
 
 
@@ -256,3 +258,33 @@ def test_op_config_is_checked_once_per_run_not_per_step() -> None:
 
     mapped_job.execute_in_process(run_config={"rows": 1})
     assert calls == [{"rows": 1}]
+
+
+@dg.op(config_schema={"table": dg.StringSource, "limit": dg.Field(int, default_value=5)})
+def in_child(context: dg.OpExecutionContext) -> tuple[str, int, int]:
+    import os
+
+    return context.op_config["table"], context.op_config["limit"], os.getpid()
+
+
+@dg.job(config=dg.ConfigMapping(lambda c: {"ops": {"in_child": {"config": c}}}))
+def child_job() -> None:
+    in_child()
+
+
+def test_processed_config_reaches_a_step_in_its_own_process(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    monkeypatch.setenv("CFG_CHILD_TABLE", "events")
+    run_config = {
+        "table": {"env": "CFG_CHILD_TABLE"},
+    }
+    with dg.Instance.from_config({}, home=str(tmp_path / "home")) as instance:
+        result = dg.execute_job(child_job, instance, run_config=run_config)
+        table, limit, pid = result.output_for_node("in_child")
+        assert (table, limit) == ("events", 5)
+        assert pid != os.getpid()
+        run = instance.get_run_by_id(result.run_id)
+        assert run is not None and run.run_config == run_config  # the reference, not the value

@@ -152,13 +152,31 @@ def configured(configurable: Any, config_schema: Any = None, **kwargs: Any) -> A
             "executor or logger definition (a job's config is set with @job(config=...))."
         )
 
+    accepted = _parameters(method)
+
     def decorate(config_or_config_fn: Any) -> Any:
         options = dict(kwargs)
-        if callable(config_or_config_fn) and "name" not in options:
+        if callable(config_or_config_fn) and "name" not in options and "name" in accepted:
             options["name"] = getattr(config_or_config_fn, "__name__", None)
-        return method(config_or_config_fn, config_schema=config_schema, **options)
+        if config_schema is not None or callable(config_or_config_fn):
+            if "config_schema" not in accepted:
+                raise InvalidDefinitionError(
+                    f"configured: {configurable!r} takes a fixed config only; give it a dict, "
+                    "not a config function or config_schema."
+                )
+            options["config_schema"] = config_schema
+        return method(config_or_config_fn, **options)
 
     return decorate
+
+
+def _parameters(method: Callable[..., Any]) -> set[str]:
+    import inspect
+
+    try:
+        return set(inspect.signature(method).parameters)
+    except (TypeError, ValueError):
+        return {"name", "config_schema"}
 
 
 def inner_field(schema: Any) -> Field:

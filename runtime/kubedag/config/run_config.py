@@ -106,7 +106,11 @@ def resolve_run_config(job: Any, run_config: Any) -> ResolvedRunConfig:
     `ConfigMapping`) against `job`. Every problem is collected, then all are raised together in
     one `InvalidConfigError`, each with its dotted path."""
     check = ConfigCheck()
-    raw = _job_run_config(job, to_config_dict(run_config), check)
+    given = to_config_dict(run_config)
+    raw = _job_run_config(job, given, check)
+    # What a run stores (and checks again in each of its processes): the config as given when
+    # the job maps its config, since the mapping is applied to it each time.
+    stored = given if raw is not given and _maps_config(job) else raw
     for key in raw:
         if key not in TOP_LEVEL_KEYS:
             check.errors.append(
@@ -128,7 +132,7 @@ def resolve_run_config(job: Any, run_config: Any) -> ResolvedRunConfig:
         resource_config=_resolve_resources(job, _section(raw, "resources", check), check),
         console_log_level=console_log_level,
         execution=_resolve_execution(_section(raw, "execution", check), check),
-        raw=raw,
+        raw=stored,
         logger_configs=logger_configs,
     )
     if check.errors:
@@ -136,12 +140,17 @@ def resolve_run_config(job: Any, run_config: Any) -> ResolvedRunConfig:
     return resolved
 
 
+def _maps_config(job: Any) -> bool:
+    mapping_module = sys.modules.get("kubedag.config.mapping")  # not loaded: no job has one
+    return mapping_module is not None and isinstance(job.config, mapping_module.ConfigMapping)
+
+
 def _job_run_config(job: Any, given: dict[str, Any], check: ConfigCheck) -> dict[str, Any]:
     """The run config to check: `given` over the job's default config, or, for a job whose
     config is a `ConfigMapping`, what its function makes of `given`."""
-    mapping_module = sys.modules.get("kubedag.config.mapping")  # not loaded: no job has one
-    if mapping_module is None or not isinstance(job.config, mapping_module.ConfigMapping):
+    if not _maps_config(job):
         return merge_config(to_config_dict(job.config), given)
+    check_run_config_size(given)
     mapped = job.config.resolve(given, "", check, f"job '{job.name}'")
     if check.errors:
         raise config_error(

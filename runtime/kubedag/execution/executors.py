@@ -128,7 +128,7 @@ class ExecutorDefinition:
         """Raise `InvalidConfigError` naming the field if `config` does not fit this executor."""
         if self.check_config is not None:
             self.check_config(config, field)
-        elif isinstance(self.config_schema, Mapping):
+        elif self.config_schema is not None:
             from kubedag.config.run_config import check_config_schema
 
             check_config_schema(self.config_schema, dict(config), field)

@@ -50,9 +50,9 @@ def _processed(job: Any, resolved: ResolvedRunConfig, executor_config: Any) -> d
         }
     resources = {
         key: {"config": _plain(resolved.resource_config.get(key))}
-        for key in sorted({*job.resource_defs, *resolved.resource_config})
+        for key in sorted({*job.resource_defs, *resolved.resource_config, "io_manager"})
     }
-    loggers = dict(resolved.raw.get("loggers") or {})
+    loggers = {key: {"config": config} for key, config in resolved.logger_configs.items()}
     return {
         "ops": ops,
         "resources": resources,
