@@ -76,6 +76,19 @@ def _instance_from_ref(ref_json: str) -> Any:
     return Instance.from_ref(InstanceRef.from_json(ref_json))
 
 
+def _asset_value_loader(defs: Any, instance: Any) -> Any:
+    from kubedag.execution.asset_value_loader import AssetValueLoader
+
+    if instance is None:
+        from kubedag.instance.instance import Instance
+
+        instance = Instance.get()
+    graph = defs.asset_graph
+    return AssetValueLoader(
+        dict(graph.producer), instance, resource_defs=defs.resources, specs_by_key=graph.specs
+    )
+
+
 def _install_engine() -> None:
     from kubedag.definitions.engine import Engine, install_engine
 
@@ -88,6 +101,7 @@ def _install_engine() -> None:
             evaluate_sensor=_evaluate_sensor,
             ephemeral_instance=_ephemeral_instance,
             instance_from_ref=_instance_from_ref,
+            asset_value_loader=_asset_value_loader,
         )
     )
 

@@ -104,6 +104,29 @@ class Definitions:
         job.check_resources(job.resource_defs)
         return job
 
+    # -- stored values --------------------------------------------------------------------------
+    def get_asset_value_loader(self, instance: Any = None) -> Any:
+        """An `AssetValueLoader` over these assets and resources (a context manager); with no
+        instance, the local one (`Instance.get()`)."""
+        from kubedag.definitions.engine import engine
+
+        return engine().asset_value_loader(self, instance)
+
+    def load_asset_value(
+        self,
+        asset_key: Any,
+        *,
+        python_type: type | None = None,
+        instance: Any = None,
+        partition_key: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> Any:
+        """The stored value of one asset, loaded by its I/O manager as a downstream asset would."""
+        with self.get_asset_value_loader(instance) as loader:
+            return loader.load_asset_value(
+                asset_key, python_type=python_type, partition_key=partition_key, metadata=metadata
+            )
+
     # -- lookups ------------------------------------------------------------------------------
     def get_job_def(self, name: str) -> JobDefinition:
         try:

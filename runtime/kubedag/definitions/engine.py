@@ -34,6 +34,8 @@ class Engine:
     ephemeral_instance: Callable[[], Any]
     # (InstanceRef as JSON) -> the Instance it names, for a step's child process
     instance_from_ref: Callable[[str], Any]
+    # (Definitions, instance or None) -> an AssetValueLoader over its assets and resources
+    asset_value_loader: Callable[[Any, Any], Any]
 
 
 _installed: Engine | None = None

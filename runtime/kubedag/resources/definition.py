@@ -6,6 +6,7 @@ it; `ConfigurableResource` (pydantic-based) lives in `kubedag.resources.resource
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -111,7 +112,17 @@ class ResourceDefinition:
             context = context.replace_config(
                 check_value(self.config_schema, context.resource_config, "resource config")
             )
-        return self.resource_fn(context)
+        return call_resource_fn(self.resource_fn, context)
+
+
+def call_resource_fn(fn: Callable[..., Any], context: InitResourceContext) -> Any:
+    """Call a resource function with its init context, or with nothing if it takes none (the
+    reference allows both)."""
+    try:
+        takes_context = bool(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):  # a builtin or C callable: assume it takes the context
+        takes_context = True
+    return fn(context) if takes_context else fn()
 
 
 def _config_as_value(context: InitResourceContext) -> Any:

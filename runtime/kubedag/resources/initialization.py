@@ -14,7 +14,11 @@ from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from kubedag.errors import InvalidConfigError, ResourceInitError
-from kubedag.resources.definition import InitResourceContext, ResourceDefinition
+from kubedag.resources.definition import (
+    InitResourceContext,
+    ResourceDefinition,
+    call_resource_fn,
+)
 from kubedag.resources.namespace import ResourceNamespace
 
 
@@ -108,6 +112,7 @@ def _initialize_configurable(
         context = context.replace_config(None)
     if isinstance(definition, configurable):
         resource = definition.with_runtime_values(key, context.resource_config)
+        resource = _with_nested_resources(key, resource, context, stack, configurable, partial)
         try:
             stack.enter_context(resource.yield_for_execution(context))
             return resource.create_resource(context)
@@ -116,12 +121,34 @@ def _initialize_configurable(
     return _initialize_plain(key, definition, context, stack)
 
 
+def _with_nested_resources(
+    key: str,
+    resource: Any,
+    context: InitResourceContext,
+    stack: ExitStack,
+    configurable: Any,
+    partial: Any,
+) -> Any:
+    """`resource` with each field that holds a resource (a nested `ConfigurableResource`, or a
+    resource definition in a `ResourceDependency` field) set to that resource initialized:
+    nested ones are set up first, so they are torn down last."""
+    nested: dict[str, Any] = {}
+    for name in type(resource).model_fields:
+        value = getattr(resource, name)
+        if isinstance(value, configurable | ResourceDefinition) and not isinstance(value, partial):
+            nested_key = f"{key}.{name}"
+            config = checked_resource_configs({nested_key: value}, [nested_key], None)
+            nested_context = context.replace_config(config.get(nested_key))
+            nested[name] = _initialize_one(nested_key, value, nested_context, stack)
+    return resource.model_copy(update=nested) if nested else resource
+
+
 def _initialize_plain(
     key: str, definition: Any, context: InitResourceContext, stack: ExitStack
 ) -> Any:
     if isinstance(definition, ResourceDefinition):
         try:
-            value = definition.resource_fn(context)
+            value = call_resource_fn(definition.resource_fn, context)
             if inspect.isgenerator(value):
                 return stack.enter_context(_generator_resource(value))
             return value

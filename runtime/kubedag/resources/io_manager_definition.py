@@ -29,7 +29,7 @@ class IOManagerDefinition(ResourceDefinition):
         output_config_schema: Any = None,
     ) -> None:
         super().__init__(
-            _with_optional_context(resource_fn),
+            resource_fn,
             config_schema,
             description,
             set(required_resource_keys or ()),
@@ -42,15 +42,6 @@ class IOManagerDefinition(ResourceDefinition):
     def hardcoded_io_manager(value: Any, description: str | None = None) -> IOManagerDefinition:
         """An I/O manager definition whose manager is `value`, already built."""
         return IOManagerDefinition(lambda _context: value, description=description)
-
-
-def _with_optional_context(fn: Callable[..., Any]) -> Callable[[Any], Any]:
-    """The reference lets an I/O manager function take no init context at all."""
-    try:
-        takes_context = bool(inspect.signature(fn).parameters)
-    except (TypeError, ValueError):
-        takes_context = True
-    return fn if takes_context else (lambda _context: fn())
 
 
 def io_manager(
