@@ -17,4 +17,5 @@ NAMES: dict[str, str] = {
     "graph_multi_asset": "kubedag.definitions.graph_multi_asset",
     "DynamicOut": "kubedag.definitions.dynamic",
     "DynamicOutput": "kubedag.definitions.dynamic",
+    "build_reconstructable_job": "kubedag.execution.reconstructable_job",
 }

@@ -57,8 +57,7 @@ def load_job(run: Run) -> JobDefinition:
     """The job the run executes, from the code location recorded on it."""
     from kubedag.definitions.selection import AssetSelection
 
-    definitions = CodePointer.from_mapping(run.code_location, run.run_id).load()
-    job = definitions.get_job_def(run.job_name)
+    job = CodePointer.from_mapping(run.code_location, run.run_id).load_job(run.job_name)
     wanted = run.asset_selection
     if (
         wanted is not None

@@ -208,8 +208,8 @@ def spawned_step_main(spawned: SpawnedStep, writer: Connection) -> None:
         run = instance.get_run_by_id(spawned.run_id)
         if run is None:
             raise KubedagError(f"run {spawned.run_id} is not in the instance's run storage.")
-        definitions = CodePointer.from_mapping(spawned.code_location, run.run_id).load()
-        job = definitions.get_job_def(run.job_name)
+        pointer = CodePointer.from_mapping(spawned.code_location, run.run_id)
+        job = pointer.load_job(run.job_name)
         prepared = prepare_run(
             job,
             run_config=run.run_config,
