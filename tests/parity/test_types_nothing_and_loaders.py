@@ -265,3 +265,16 @@ def test_example_a_registered_class_is_checked_where_it_is_annotated() -> None:
     config = {"ops": {"total": {"inputs": {"table": {"rows": [1, 2, 3]}}}}}
     assert report.execute_in_process(run_config=config).output_for_node("total") == 6
     assert total.input_types["table"].display_name == "Table"
+
+
+def test_run_config_cannot_give_a_nothing_input_a_value() -> None:
+    @dg.op(ins={"start": dg.In(dg.Nothing)})
+    def waits() -> None:
+        pass
+
+    @dg.job
+    def pipeline() -> None:
+        waits()
+
+    with pytest.raises(dg.InvalidConfigError, match=r"ops\.waits\.inputs\.start: .*Nothing"):
+        pipeline.execute_in_process(run_config={"ops": {"waits": {"inputs": {"start": 1}}}})

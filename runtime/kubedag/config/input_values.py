@@ -11,8 +11,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from kubedag.errors import InvalidConfigError
+
 
 def input_config_value(op: Any, name: str, value: Any, field: str) -> Any:
+    if any(i.name == name and i.is_nothing for i in getattr(op, "input_defs", ())):
+        raise InvalidConfigError(
+            f"{field}: input '{name}' of op '{op.name}' is of type Nothing: it only orders the "
+            "op after others and takes no value. Remove this entry."
+        )
     dagster_type = getattr(op, "input_types", {}).get(name)
     loader = getattr(dagster_type, "loader", None)
     if loader is None:
