@@ -264,3 +264,30 @@ def test_configured_logger_and_executor_take_a_fixed_config() -> None:
     assert two.default_config["max_concurrent"] == 2
     with pytest.raises(dg.InvalidDefinitionError, match="takes a fixed config only"):
         dg.configured(dg.multiprocess_executor, config_schema={"n": int})(lambda c: c)
+
+
+@dg.op(config_schema={"n": int})
+def start(context: dg.OpExecutionContext) -> int:
+    return int(context.op_config["n"])
+
+
+@dg.op
+def add_one(value: int) -> int:
+    return value + 1
+
+
+def test_graph_asset_config_mapping() -> None:
+    @dg.graph_asset(
+        config=dg.ConfigMapping(
+            config_fn=lambda c: {"start": {"config": {"n": c["x"]}}},
+            config_schema={"x": dg.Field(int, default_value=4)},
+        )
+    )
+    def total() -> Any:
+        return add_one(start())
+
+    assert dg.materialize([total]).output_for_node("total") == 5
+    run_config = {"ops": {"total": {"config": {"x": 10}}}}
+    assert dg.materialize([total], run_config=run_config).output_for_node("total") == 11
+    with pytest.raises(dg.DagsterInvalidConfigError, match=r"ops\.total\.config\.x"):
+        dg.materialize([total], run_config={"ops": {"total": {"config": {"x": "many"}}}})

@@ -288,3 +288,21 @@ def test_processed_config_reaches_a_step_in_its_own_process(
         assert pid != os.getpid()
         run = instance.get_run_by_id(result.run_id)
         assert run is not None and run.run_config == run_config  # the reference, not the value
+
+
+def test_executor_gets_its_processed_config(tmp_path: Any) -> None:
+    seen: list[Any] = []
+
+    @dg.executor(name="noting", config_schema={"n": dg.Field(int, default_value=3)})
+    def noting(init_context: dg.InitExecutorContext) -> dg.Executor:
+        seen.append(dict(init_context.executor_config))
+        return dg.in_process_executor.create(None, {}, None)
+
+    @dg.job(executor_def=noting)
+    def noted() -> None:
+        plain.alias("shout")()
+
+    with dg.Instance.from_config({}, home=str(tmp_path / "home")) as instance:
+        run_config = {"ops": {"shout": {"inputs": {"text": "a"}}}}
+        assert dg.execute_job(noted, instance, run_config=run_config).success
+    assert seen == [{"n": 3}]

@@ -257,6 +257,12 @@ def _mapped_graphs(job: Any) -> dict[tuple[str, ...], Any]:
                 walk(definition, path)
 
     walk(getattr(job, "graph", None), ())
+    for step in job.steps:  # graph-backed assets: their graph is the first part of the path
+        node = getattr(getattr(step, "assets_def", None), "node", None)
+        root: tuple[str, ...] = (str(getattr(node, "name", "")),)
+        if hasattr(node, "nodes") and step.node_path[:1] == root and root not in found:
+            found[root] = node
+            walk(node, root)
     return found
 
 
@@ -268,7 +274,7 @@ def _resolve_ops(
     for path in steps_by_path:
         for depth in range(len(path)):
             children.setdefault(path[:depth], set()).add(path[depth])
-    graphs = _mapped_graphs(job) if getattr(job, "graph", None) is not None else {}
+    graphs = _mapped_graphs(job) if any(len(path) > 1 for path in steps_by_path) else {}
     failed: set[tuple[str, ...]] = set()
     if _has_mapping(getattr(job, "graph", None)):  # the job's own graph maps its config
         for key in ops:

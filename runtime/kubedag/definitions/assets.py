@@ -539,8 +539,10 @@ def graph_asset(
     code_version: str | None = None,
     check_specs: Sequence[Any] | None = None,
     kinds: Iterable[str] | None = None,
+    config: Any = None,
 ) -> Any:
-    """Declare an asset computed by a graph of ops; the body wires the ops together."""
+    """Declare an asset computed by a graph of ops; the body wires the ops together. `config`
+    is the graph's `ConfigMapping` (see `kubedag.config.mapping`)."""
 
     def decorate(fn: Callable[..., Any]) -> AssetsDefinition:
         asset_key = to_asset_key(key) if key is not None else AssetKey([name or fn.__name__])
@@ -559,6 +561,7 @@ def graph_asset(
             input_names,
             outputs,
             description=description or (fn.__doc__ or "").strip() or None,
+            config=config,
         )
         spec = AssetSpec(
             asset_key,

@@ -138,8 +138,7 @@ def choose_executor(
         if in_process:
             return ExecutorChoice(in_process_executor)
         merged = {**job_def.default_config, **config}
-        job_def.validate(merged, "execution.config")
-        return ExecutorChoice(job_def, merged)
+        return ExecutorChoice(job_def, dict(job_def.validate(merged, "execution.config")))
     choice = _choose_builtin(job_def, kind, config)
     if choice.config:  # an empty config is valid for every built-in executor
         choice.executor_def.validate(choice.config, choice.field)

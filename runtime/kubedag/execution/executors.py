@@ -124,14 +124,18 @@ class ExecutorDefinition:
             return list(requirements(config))
         return list(requirements)
 
-    def validate(self, config: Mapping[str, Any], field: str) -> None:
-        """Raise `InvalidConfigError` naming the field if `config` does not fit this executor."""
+    def validate(self, config: Mapping[str, Any], field: str) -> Mapping[str, Any]:
+        """Raise `InvalidConfigError` naming the field if `config` does not fit this executor;
+        return it as the executor gets it (a legacy `config_schema`'s defaults filled in)."""
         if self.check_config is not None:
             self.check_config(config, field)
         elif self.config_schema is not None:
             from kubedag.config.run_config import check_config_schema
 
-            check_config_schema(self.config_schema, dict(config), field)
+            processed = check_config_schema(self.config_schema, dict(config), field)
+            if isinstance(processed, Mapping):
+                return processed
+        return config
 
     def create(self, job: Any, config: Mapping[str, Any], instance: Any) -> Executor:
         if self.executor_creation_fn is None:
