@@ -55,8 +55,8 @@ class ConfigError:
     """One problem in a config value: where (`ops.load.config.rows`), what, and its kind.
 
     `reason` is one of the reference's names: FIELD_NOT_DEFINED, MISSING_REQUIRED_FIELD,
-    RUNTIME_TYPE_MISMATCH, SELECTOR_FIELD_ERROR, FIELDS_NOT_DEFINED (none), ENV_VAR (an
-    environment variable source), CONFIG_MAPPING (a mapping function's result)."""
+    RUNTIME_TYPE_MISMATCH, SELECTOR_FIELD_ERROR; or ENV_VAR (an environment variable source
+    that is not set or cannot be read as its type)."""
 
     path: str
     message: str
