@@ -408,3 +408,43 @@ def test_hooks_run_in_the_step_process_with_the_multiprocess_executor(
         ("HOOK_SKIPPED", "fail"),
         ("HOOK_SKIPPED", "produce"),
     ]
+
+
+def test_a_retried_step_runs_its_hooks_once_with_its_last_error() -> None:
+    attempts: list[int] = []
+    failures: list[str] = []
+
+    @dg.failure_hook
+    def on_fail(context: dg.HookContext) -> None:
+        failures.append(str(context.op_exception))
+
+    @dg.op(retry_policy=dg.RetryPolicy(max_retries=2))
+    def flaky(context: dg.OpExecutionContext) -> None:
+        attempts.append(context.retry_number)
+        raise RuntimeError(f"attempt {context.retry_number}")
+
+    @dg.job(hooks={on_fail})
+    def pipeline() -> None:
+        flaky()
+
+    result = pipeline.execute_in_process(raise_on_error=False)
+    assert attempts == [0, 1, 2]
+    assert failures == ["attempt 2"]
+    assert [t for t, _, _ in hook_events(result)] == ["HOOK_COMPLETED"]
+
+
+def test_a_hook_used_as_a_decorator_on_an_asset_or_graph() -> None:
+    calls: list[str] = []
+
+    @dg.success_hook
+    def note(context: dg.HookContext) -> None:
+        calls.append(context.step_key)
+
+    @note
+    @dg.asset
+    def decorated() -> int:
+        return 1
+
+    assert isinstance(decorated, dg.AssetsDefinition) and decorated.hook_defs == {note}
+    assert dg.materialize([decorated]).success
+    assert calls == ["decorated"]

@@ -35,6 +35,11 @@ class HookExecutionResult:
         object.__setattr__(self, "is_skipped", bool(is_skipped))
 
 
+# What a hook decorates (`@my_hook` above `@dg.job`): the same with the hook on every op. Named,
+# not imported: those modules import this one.
+_HOOKABLE = frozenset({"JobDefinition", "GraphDefinition", "AssetsDefinition"})
+
+
 class HookDefinition:
     """A named callback over a step's events.
 
@@ -63,7 +68,7 @@ class HookDefinition:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """On a job, graph or asset: the same with this hook on every op. Otherwise, run the
         decorated function with the given context (and event list, for two-argument hooks)."""
-        if len(args) == 1 and not kwargs and hasattr(args[0], "with_hooks"):
+        if len(args) == 1 and not kwargs and type(args[0]).__name__ in _HOOKABLE:
             return args[0].with_hooks({self})
         if self.decorated_fn is None:
             raise InvalidInvocationError(
