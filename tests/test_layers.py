@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "runtime" / "kubedag"
 
 # Bottom first. Packages on one line share a layer and may import each other.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "version", "names"),  # names: the package face's name -> module dicts
+    ("errors", "version", "names", "interrupts", "feature_warnings"),  # names: name -> module dicts
     ("config",),
     ("clock",),  # cron, time zones, tick arithmetic: pure
     ("definitions",),

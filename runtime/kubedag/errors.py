@@ -1,18 +1,30 @@
 """One exception hierarchy for everything kubedag raises on purpose.
 
 Errors are part of the API: each message names the field or definition at fault, the value that
-was given and what would fix it. User code failures are never swallowed or re-worded: they are
-wrapped in `StepExecutionError` with the original exception kept as `__cause__` and as
-`user_exception`, so the traceback a user sees is their own.
+was given and what would fix it. User code failures are never swallowed or re-worded: inside a
+run they are recorded as `StepExecutionError` with the original exception kept as `__cause__`
+and as `user_exception`, and `execute_in_process`/`materialize` re-raise the user's own
+exception, so the traceback a user sees is their own.
+
+The reference's names are the same classes or bases of these (`kubedag.names.errors`):
+`DagsterError` is `KubedagError`, `DagsterInvalidDefinitionError` is `InvalidDefinitionError`,
+and so on, so `except dg.DagsterInvalidDefinitionError:` catches what kubedag raises.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from types import TracebackType
 from typing import Any
 
 
 class KubedagError(Exception):
-    """Base class of every error kubedag raises deliberately."""
+    """Base class of every error kubedag raises deliberately (the reference's `DagsterError`)."""
+
+    @property
+    def is_user_code_error(self) -> bool:
+        """True when the error wraps an exception raised by user code."""
+        return False
 
 
 class InvalidDefinitionError(KubedagError):
@@ -27,7 +39,7 @@ class UnknownDependencyError(InvalidDefinitionError):
     """An asset or check depends on an asset key that nothing defines."""
 
 
-class DependencyCycleError(InvalidDefinitionError):
+class DependencyCycleError(InvalidDefinitionError, ValueError):
     """The dependencies between assets (or ops) form a cycle."""
 
 
@@ -54,29 +66,134 @@ class InvalidInvocationError(KubedagError):
 
 
 class InvalidSelectionError(KubedagError):
-    """An asset selection or op selection names something that does not exist."""
+    """An asset selection or op selection names something that does not exist (the reference's
+    `DagsterInvalidSubsetError`)."""
+
+
+class UnknownAssetSelectionError(InvalidSelectionError, InvalidDefinitionError):
+    """A selection names an asset that is not defined: the reference resolves an asset job's
+    selection as part of its definition, so this is an invalid definition as well."""
+
+
+class StepNotFoundError(InvalidSelectionError):
+    """Step keys asked for (a re-execution's step selection, a plan's subset) are not steps of
+    the job (the reference's `DagsterExecutionStepNotFoundError`)."""
+
+    def __init__(self, message: str, *, step_keys: Sequence[str]) -> None:
+        super().__init__(message)
+        self.step_keys = list(step_keys)
+
+
+class InvariantViolationError(KubedagError):
+    """Something was asked of kubedag that can only be refused at run time: a node or output a
+    result does not have, the partition key of a run that is not partitioned, an op that returns
+    a value its outputs cannot take (the reference's `DagsterInvariantViolationError`)."""
+
+
+class DefinitionNotFoundError(InvalidDefinitionError, InvariantViolationError):
+    """A `Definitions` has no job, schedule, sensor or asset by the name asked for."""
+
+
+class NotFoundInResultError(InvariantViolationError, KeyError):
+    """A run's result has no such node, output or asset."""
+
+    def __str__(self) -> str:  # a KeyError would show its message quoted
+        return str(self.args[0]) if self.args else ""
+
+
+class OutputNotProducedError(InvariantViolationError, ValueError):
+    """A run's result was asked for an output its step did not produce (it failed, was skipped,
+    or returned nothing)."""
+
+
+class NotPartitionedError(InvariantViolationError, AttributeError):
+    """A partition key, range or time window was asked of a run that is not partitioned."""
+
+
+class StepOutputNotFoundError(KubedagError):
+    """A step ended without an output it must produce, so the steps that read it cannot run (the
+    reference's `DagsterStepOutputNotFoundError`)."""
+
+    def __init__(self, message: str, *, step_key: str, output_name: str) -> None:
+        super().__init__(message)
+        self.step_key = step_key
+        self.output_name = output_name
+
+
+class UserCodeExecutionError(KubedagError):
+    """Wraps an exception raised by user code (the reference's `DagsterUserCodeExecutionError`):
+    `user_exception` is the user's exception (also `__cause__`), `original_exc_info` the
+    `sys.exc_info()` of where it was caught, when that was kept."""
+
+    def __init__(
+        self,
+        message: str,
+        *args: Any,
+        user_exception: BaseException,
+        original_exc_info: tuple[type[BaseException], BaseException, TracebackType | None]
+        | None = None,
+    ) -> None:
+        super().__init__(message, *args)
+        self.user_exception = user_exception
+        self.original_exc_info = original_exc_info or (
+            type(user_exception),
+            user_exception,
+            user_exception.__traceback__,
+        )
+
+    @property
+    def is_user_code_error(self) -> bool:
+        return True
+
+
+class SubprocessError(KubedagError):
+    """A process kubedag started for a step ended with an error of its own, not a step's result
+    (the reference's `DagsterSubprocessError`); `subprocess_error_infos` describes each."""
+
+    def __init__(self, message: str, *, subprocess_error_infos: Sequence[object] = ()) -> None:
+        super().__init__(message)
+        self.subprocess_error_infos = list(subprocess_error_infos)
+
+
+class ExecutionInterruptedError(BaseException):
+    """Execution was interrupted (SIGINT, or a run worker told to stop) — the reference's
+    `DagsterExecutionInterruptedError`. Like `KeyboardInterrupt` it is not an `Exception`, so
+    user code's `except Exception:` does not swallow it."""
 
 
 class EnvVarNotSetError(InvalidConfigError):
     """A config value refers to an environment variable that is not set when the run starts."""
 
 
-class StepExecutionError(KubedagError):
-    """User code raised while a step executed. The user's exception is `__cause__`."""
+class StepExecutionError(UserCodeExecutionError):
+    """User code raised while a step executed (the reference's
+    `DagsterExecutionStepExecutionError`). The user's exception is `__cause__`."""
 
-    def __init__(self, message: str, *, step_key: str, user_exception: BaseException) -> None:
-        super().__init__(message)
+    def __init__(
+        self,
+        message: str,
+        *args: Any,
+        step_key: str,
+        user_exception: BaseException,
+        op_name: str | None = None,
+        op_def_name: str | None = None,
+        original_exc_info: tuple[type[BaseException], BaseException, TracebackType | None]
+        | None = None,
+    ) -> None:
+        super().__init__(
+            message, *args, user_exception=user_exception, original_exc_info=original_exc_info
+        )
         self.step_key = step_key
-        self.user_exception = user_exception
+        self.op_name = op_name or step_key
+        self.op_def_name = op_def_name or self.op_name
 
 
-class ResourceInitError(KubedagError):
+class ResourceInitError(UserCodeExecutionError):
     """A resource raised while it was being set up or torn down."""
 
     def __init__(self, message: str, *, resource_key: str, user_exception: BaseException) -> None:
-        super().__init__(message)
+        super().__init__(message, user_exception=user_exception)
         self.resource_key = resource_key
-        self.user_exception = user_exception
 
 
 class AssetCheckFailedError(KubedagError):
@@ -204,13 +321,12 @@ class InvalidConfigDefinitionError(InvalidDefinitionError):
     the path inside the schema and what may go there."""
 
 
-class ConfigMappingFunctionError(KubedagError):
+class ConfigMappingFunctionError(UserCodeExecutionError):
     """A config mapping function (`ConfigMapping`, `@config_mapping`, `configured`) raised. The
     user's exception is `__cause__` and `user_exception`."""
 
     def __init__(self, message: str, *, user_exception: BaseException) -> None:
-        super().__init__(message)
-        self.user_exception = user_exception
+        super().__init__(message, user_exception=user_exception)
 
 
 # The reference's spellings of the config errors (`except dg.DagsterInvalidConfigError` catches
@@ -218,3 +334,17 @@ class ConfigMappingFunctionError(KubedagError):
 DagsterInvalidConfigError = InvalidConfigError
 DagsterInvalidConfigDefinitionError = InvalidConfigDefinitionError
 DagsterConfigMappingFunctionError = ConfigMappingFunctionError
+
+
+# The reference's names for the classes above (`kubedag.names.errors` offers them as `dg.X`).
+DagsterError = KubedagError
+DagsterInvalidDefinitionError = InvalidDefinitionError
+DagsterInvalidInvocationError = InvalidInvocationError
+DagsterInvalidSubsetError = InvalidSelectionError
+DagsterInvariantViolationError = InvariantViolationError
+DagsterExecutionStepNotFoundError = StepNotFoundError
+DagsterStepOutputNotFoundError = StepOutputNotFoundError
+DagsterUserCodeExecutionError = UserCodeExecutionError
+DagsterExecutionStepExecutionError = StepExecutionError
+DagsterSubprocessError = SubprocessError
+DagsterExecutionInterruptedError = ExecutionInterruptedError

@@ -17,7 +17,12 @@ from kubedag.definitions.assets import AssetsDefinition
 from kubedag.definitions.job import JobDefinition, UnresolvedAssetJobDefinition
 from kubedag.definitions.schedules import ScheduleDefinition, SensorDefinition
 from kubedag.definitions.selection import AssetSelection
-from kubedag.errors import InvalidDefinitionError, InvalidSelectionError
+from kubedag.errors import (
+    DefinitionNotFoundError,
+    InvalidDefinitionError,
+    InvalidSelectionError,
+    UnknownAssetSelectionError,
+)
 
 IMPLICIT_ASSET_JOB_NAME = "__ASSET_JOB"
 
@@ -90,7 +95,7 @@ class Definitions:
             try:
                 job = candidate.resolve(self.asset_graph, self.resources, self.executor)
             except InvalidSelectionError as exc:
-                raise InvalidSelectionError(f"asset job '{candidate.name}': {exc}") from exc
+                raise UnknownAssetSelectionError(f"asset job '{candidate.name}': {exc}") from exc
         elif isinstance(candidate, JobDefinition):
             job = candidate.with_resources(self.resources)
             if job.executor_def is None and self.executor is not None:
@@ -133,7 +138,7 @@ class Definitions:
             return self._jobs[name]
         except KeyError:
             known = ", ".join(sorted(n for n in self._jobs if n != IMPLICIT_ASSET_JOB_NAME))
-            raise InvalidDefinitionError(
+            raise DefinitionNotFoundError(
                 f"No job named '{name}'. Jobs: {known or 'none'}."
             ) from None
 
@@ -144,7 +149,7 @@ class Definitions:
         try:
             return self._schedules[name]
         except KeyError:
-            raise InvalidDefinitionError(
+            raise DefinitionNotFoundError(
                 f"No schedule named '{name}'. Schedules: {', '.join(sorted(self._schedules)) or 'none'}."
             ) from None
 
@@ -152,7 +157,7 @@ class Definitions:
         try:
             return self._sensors[name]
         except KeyError:
-            raise InvalidDefinitionError(
+            raise DefinitionNotFoundError(
                 f"No sensor named '{name}'. Sensors: {', '.join(sorted(self._sensors)) or 'none'}."
             ) from None
 
@@ -160,7 +165,7 @@ class Definitions:
         asset_key = to_asset_key(key)
         producer = self.asset_graph.producer.get(asset_key)
         if producer is None:
-            raise InvalidDefinitionError(
+            raise DefinitionNotFoundError(
                 f"No asset '{asset_key.to_user_string()}' is computed here."
             )
         return producer

@@ -15,7 +15,7 @@ from typing import Any
 from kubedag.definitions.asset_graph import AssetGraph
 from kubedag.definitions.asset_key import AssetKey, to_asset_key, to_asset_keys
 from kubedag.definitions.checks import AssetCheckKey, AssetChecksDefinition
-from kubedag.errors import InvalidSelectionError
+from kubedag.errors import InvalidSelectionError, UnknownAssetSelectionError
 
 
 @dataclass(frozen=True)
@@ -150,7 +150,7 @@ class _Keys(AssetSelection):
         for key in self.keys_:
             if key not in graph.specs:
                 known = ", ".join(sorted(k.to_user_string() for k in graph.specs)[:20])
-                raise InvalidSelectionError(
+                raise UnknownAssetSelectionError(
                     f"Selection names asset '{key.to_user_string()}', which is not defined. "
                     f"Defined assets: {known or 'none'}."
                 )

@@ -11,6 +11,7 @@ from contextlib import ExitStack
 from typing import Any
 
 from kubedag.definitions.asset_key import AssetKey, to_asset_key
+from kubedag.errors import NotPartitionedError
 from kubedag.execution.log_manager import RunLogWriter, StepLog
 from kubedag.records.run import Run
 
@@ -139,12 +140,12 @@ class StepExecutionContext:
         key = self._partition_key if self._partition_key is not None else self._single_range_key()
         if key is None:
             if self._partition_key_range is not None:
-                raise AttributeError(
+                raise NotPartitionedError(
                     f"This run covers the partitions {self._partition_key_range.start}..."
                     f"{self._partition_key_range.end}, not one partition_key; use "
                     "partition_key_range, partition_keys or partition_time_window."
                 )
-            raise AttributeError(
+            raise NotPartitionedError(
                 "This run is not partitioned, so there is no partition_key. Give the asset a "
                 "partitions_def and pass partition_key=… when materializing."
             )

@@ -26,7 +26,7 @@ from kubedag.definitions.dynamic_steps import (
     with_collected,
 )
 from kubedag.definitions.steps import FromCollected, FromMany, FromStepOutput, StepSpec
-from kubedag.errors import InvalidSelectionError
+from kubedag.errors import InvalidSelectionError, StepNotFoundError
 from kubedag.records.events import EventType
 
 
@@ -64,8 +64,9 @@ class ExecutionPlan:
         mapped = _mapped_runs(steps, [key for key in wanted if key not in known])
         for key in wanted:
             if key not in known and key not in mapped:
-                raise InvalidSelectionError(
-                    f"Step '{key}' is not part of this job. Steps: {', '.join(sorted(known))}."
+                raise StepNotFoundError(
+                    f"Step '{key}' is not part of this job. Steps: {', '.join(sorted(known))}.",
+                    step_keys=[key],
                 )
         return ExecutionPlan(
             [step for step in steps if step.key in set(wanted)] + list(mapped.values())

@@ -24,7 +24,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from kubedag.definitions.steps import FromMany, FromStepOutput
-from kubedag.errors import InvalidSelectionError, KubedagError, RunNotFoundError
+from kubedag.errors import (
+    InvalidSelectionError,
+    KubedagError,
+    RunNotFoundError,
+    StepNotFoundError,
+)
 from kubedag.records.events import EventType
 from kubedag.records.run import Run, RunStatus
 
@@ -143,9 +148,10 @@ def resolve_step_selection(
     for query in queries:
         up_levels, name, down_levels = parse_step_query(query)
         if name not in universe:
-            raise InvalidSelectionError(
+            raise StepNotFoundError(
                 f"step_selection: {name!r} is not one of the steps here: "
-                f"{', '.join(order) or 'none'}."
+                f"{', '.join(order) or 'none'}.",
+                step_keys=[name],
             )
         chosen.add(name)
         ups = {k: [u for u in upstream.get(k, ()) if u in universe] for k in order}

@@ -16,6 +16,7 @@ from typing import Any, Self
 from kubedag.definitions.asset_key import AssetKey, to_asset_key
 from kubedag.definitions.expectations import ExpectationResult
 from kubedag.definitions.results import AssetCheckEvaluation, AssetMaterialization
+from kubedag.errors import NotFoundInResultError, OutputNotProducedError
 from kubedag.records.events import Event, EventType, StepFailureData
 from kubedag.records.run import Run
 
@@ -144,7 +145,7 @@ class JobExecutionResult:
         source = self.job_def.node_outputs.get((node_name, output_name))
         if source is None:
             outputs = sorted(f"{n}:{o}" for n, o in self.job_def.node_outputs)
-            raise KeyError(
+            raise NotFoundInResultError(
                 f"No output '{output_name}' of node '{node_name}' in job '{self.job_def.name}'. "
                 f"Outputs: {', '.join(outputs)}."
             )
@@ -153,7 +154,7 @@ class JobExecutionResult:
             return self._dynamic_values(step, source.output_name)
         context = self._output_contexts.get((source.step_key, source.output_name))
         if context is None:
-            raise ValueError(
+            raise OutputNotProducedError(
                 f"Node '{node_name}' did not produce output '{output_name}' in this run "
                 "(it failed, was skipped, or returns nothing)."
             )
@@ -187,7 +188,7 @@ class JobExecutionResult:
         """A value returned by the job's top-level graph."""
         graph = self.job_def.graph
         if graph is None or output_name not in graph.output_handles:
-            raise KeyError(f"Job '{self.job_def.name}' has no output '{output_name}'.")
+            raise NotFoundInResultError(f"Job '{self.job_def.name}' has no output '{output_name}'.")
         handle = graph.output_handles[output_name]
         return self.output_for_node(handle.node_name, handle.output_name)
 
@@ -197,7 +198,7 @@ class JobExecutionResult:
             for output in step.outputs:
                 if output.asset_key == key:
                     return self.output_for_node(step.key, output.name)
-        raise KeyError(f"Asset '{key.to_user_string()}' was not part of this run.")
+        raise NotFoundInResultError(f"Asset '{key.to_user_string()}' was not part of this run.")
 
     # -- the reference's other queries -------------------------------------------------------
     def filter_events(self, event_filter: Callable[[Event], bool]) -> list[Event]:

@@ -20,7 +20,7 @@ from kubedag.definitions.results import AssetMaterialization
 from kubedag.definitions.run_tags import (
     tags_for_run,
 )
-from kubedag.errors import KubedagError, ResourceInitError, StepExecutionError
+from kubedag.errors import KubedagError, ResourceInitError
 from kubedag.execution.executor_selection import (
     check_run_requirements,
 )
@@ -365,17 +365,12 @@ def execute_prepared_run(
         if not success and raise_on_error:
             if raised is not None:
                 raise raised
-            step, first = step_failures[0]
-            user_exc = first.user_exception
-            if isinstance(user_exc, KubedagError):
+            # As in the reference: the first failed step's own exception, the user's (or a
+            # kubedag error about the step's results). A step that failed in another process
+            # left no exception here: the result says what happened.
+            user_exc = step_failures[0][1].user_exception
+            if user_exc is not None:
                 raise user_exc
-            raise StepExecutionError(
-                f'{first.error.message} (step "{step.key}")',
-                step_key=step.key,
-                user_exception=user_exc
-                if user_exc is not None
-                else RuntimeError(first.error.message),
-            ) from user_exc
         return result
     finally:
         if batched is not None:

@@ -41,8 +41,11 @@ from kubedag.errors import (
     DagsterTypeCheckDidNotPass,
     DagsterTypeCheckError,
     Failure,
+    InvariantViolationError,
+    KubedagError,
     RetryRequested,
     StepExecutionError,
+    StepOutputNotFoundError,
 )
 from kubedag.execution.python_logs import enter_step, leave_step
 from kubedag.execution.type_checks import (
@@ -312,9 +315,15 @@ def _positional_output(returned: Any, output_name: str) -> Output:
     return returned
 
 
-def _fail(step: StepSpec, why: str) -> NoReturn:
-    exc = StepExecutionError(
-        f"{step.label}: {why}.", step_key=step.key, user_exception=ValueError(why)
+def _fail(step: StepSpec, why: str, output_name: str | None = None) -> NoReturn:
+    """The step's results do not fit its outputs: an invariant violation as in the reference, or,
+    for a required output that is missing, `StepOutputNotFoundError`."""
+    exc: KubedagError = (
+        InvariantViolationError(f"{step.label}: {why}.")
+        if output_name is None
+        else StepOutputNotFoundError(
+            f"{step.label}: {why}.", step_key=step.key, output_name=output_name
+        )
     )
     raise StepFailed(ErrorInfo.from_exception(exc), exc, retryable=False)
 
@@ -555,7 +564,7 @@ def _check_all_produced(step: StepSpec, produced: dict[str, bool], checks: dict[
             and not output.is_nothing
             and not output.is_dynamic  # a dynamic output may have no values
         ):
-            _fail(step, f"it did not return its required output '{output.name}'")
+            _fail(step, f"it did not return its required output '{output.name}'", output.name)
     for spec in step.check_specs:
         if spec.key not in checks:
             _fail(step, f"it did not return a result for check '{spec.key.to_user_string()}'")

@@ -1,4 +1,4 @@
-"""The package face's names: kubedag's exceptions.
+"""The package face's names: kubedag's exceptions and warnings, with the reference's names.
 
 Each maps a name of `import kubedag as dg` to the module that defines it (loaded on first use).
 """
@@ -20,4 +20,28 @@ NAMES: dict[str, str] = {
     "AssetCheckFailedError": "kubedag.errors",
     "Failure": "kubedag.errors",
     "RetryRequested": "kubedag.errors",
+    "InvariantViolationError": "kubedag.errors",
+    "StepNotFoundError": "kubedag.errors",
+    "StepOutputNotFoundError": "kubedag.errors",
+    "UserCodeExecutionError": "kubedag.errors",
+    "SubprocessError": "kubedag.errors",
+    "ExecutionInterruptedError": "kubedag.errors",
+    # The reference's names: the same classes (or bases of what kubedag raises).
+    "DagsterError": "kubedag.errors",
+    "DagsterInvalidDefinitionError": "kubedag.errors",
+    "DagsterInvalidInvocationError": "kubedag.errors",
+    "DagsterInvalidSubsetError": "kubedag.errors",
+    "DagsterInvariantViolationError": "kubedag.errors",
+    "DagsterExecutionStepNotFoundError": "kubedag.errors",
+    "DagsterStepOutputNotFoundError": "kubedag.errors",
+    "DagsterUserCodeExecutionError": "kubedag.errors",
+    "DagsterExecutionStepExecutionError": "kubedag.errors",
+    "DagsterSubprocessError": "kubedag.errors",
+    "DagsterExecutionInterruptedError": "kubedag.errors",
+    "raise_execution_interrupts": "kubedag.interrupts",
+    "BetaWarning": "kubedag.feature_warnings",
+    "PreviewWarning": "kubedag.feature_warnings",
+    "SupersessionWarning": "kubedag.feature_warnings",
+    "ConfigArgumentWarning": "kubedag.feature_warnings",
+    "deprecation_warning": "kubedag.feature_warnings",
 }

@@ -16,14 +16,16 @@ import os
 import struct
 from types import FrameType
 
+from kubedag.errors import ExecutionInterruptedError
 from kubedag.records.events import EventLogEntry
 
 _HEADER = struct.Struct("!I")
 
 
-class StepInterrupted(BaseException):
+class StepInterrupted(ExecutionInterruptedError):
     """Raised inside a child when it is told to stop (SIGTERM); a BaseException so user code's
-    `except Exception` does not swallow it."""
+    `except Exception` does not swallow it, and the reference's
+    `DagsterExecutionInterruptedError` so user code can clean up on it."""
 
 
 def split_frames(buffer: bytearray) -> list[bytes]:

@@ -16,15 +16,18 @@ import warnings
 from typing import Protocol
 
 from kubedag.definitions.steps import StepSpec
-from kubedag.errors import KubedagError
+from kubedag.errors import SubprocessError
 from kubedag.execution.multiprocess.child import StepSource, forked_child
+from kubedag.records.events import ErrorInfo
 
 
-class StepProcessExitedError(KubedagError):
+class StepProcessExitedError(SubprocessError):
     """A step's process ended without reporting whether its step succeeded."""
 
     def __init__(self, message: str, *, step_key: str, exit_code: int | None) -> None:
-        super().__init__(message)
+        # What is known of the child's end: how it exited (it reported no error of its own).
+        info = ErrorInfo(message, (), None)
+        super().__init__(message, subprocess_error_infos=[info])
         self.step_key = step_key
         self.exit_code = exit_code
 
