@@ -123,8 +123,8 @@ def test_a_range_backfill_creates_one_run_over_the_range(
             if r.partition_key == "2024-01-10"
         ]
         metadata = record_event.event_log_entry.event.event_specific_data.metadata  # type: ignore[union-attr]
-        assert metadata["keys"] == 5
-        assert metadata["days"] == 5
+        assert metadata["keys"].value == 5
+        assert metadata["days"].value == 5
 
 
 def test_an_unknown_partition_is_refused_before_anything_exists(

@@ -178,10 +178,10 @@ def test_multi_asset_materializes_each_spec_with_its_metadata(instance: dg.Insta
 
     assert result.success
     materialized = {
-        m.asset_key.to_user_string(): m.metadata
+        m.asset_key.to_user_string(): m.metadata["num_rows"].value
         for m in result.asset_materializations_for_node("my_multi_asset")
     }
-    assert materialized == {"asset_one": {"num_rows": 10}, "asset_two": {"num_rows": 24}}
+    assert materialized == {"asset_one": 10, "asset_two": 24}
 
 
 def test_graph_asset_runs_its_ops_in_order_and_materializes_once(instance: dg.Instance) -> None:

@@ -108,8 +108,8 @@ def test_asset_uses_a_client_made_with_the_key_from_the_environment(
         }
     ]
     [materialization] = result.asset_materializations_for_node("openai_asset")
-    assert materialization.metadata["openai.calls"] == 1
-    assert materialization.metadata["openai.total_tokens"] == 17
+    assert materialization.metadata["openai.calls"].value == 1
+    assert materialization.metadata["openai.total_tokens"].value == 17
 
 
 def test_compute_kind_is_recorded_as_a_kind() -> None:

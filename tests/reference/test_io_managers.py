@@ -127,7 +127,7 @@ def test_metadata_added_by_the_io_manager_is_on_the_materialization(tmp_path: Pa
     result = make_defs(tmp_path).get_implicit_global_asset_job_def().execute_in_process()
 
     [materialization] = result.asset_materializations_for_node("raw_sales_data")
-    assert materialization.metadata["num_rows"] == 4
+    assert materialization.metadata["num_rows"].value == 4
 
 
 def test_later_run_loads_upstream_from_storage(tmp_path: Path) -> None:

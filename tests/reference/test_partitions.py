@@ -151,7 +151,7 @@ def test_static_partition_key_reaches_the_asset(instance: dg.Instance) -> None:
 
     materialization = _materialization(result, "regional_sales_data")
     assert materialization.partition == "eu"
-    assert materialization.metadata == {"region": "eu"}
+    assert materialization.metadata == {"region": dg.MetadataValue.text("eu")}
     assert region_partitions.get_partition_keys() == ["us", "eu", "jp"]
 
 
@@ -169,7 +169,10 @@ def test_multi_partition_key_splits_by_dimension(instance: dg.Instance) -> None:
     result = dg.materialize([daily_regional_sales], partition_key=key, instance=instance)
 
     materialization = _materialization(result, "daily_regional_sales")
-    assert materialization.metadata == {"date": "2024-02-01", "region": "jp"}
+    assert {k: v.value for k, v in materialization.metadata.items()} == {
+        "date": "2024-02-01",
+        "region": "jp",
+    }
     assert materialization.partition == key
 
 
@@ -178,7 +181,8 @@ def test_multi_partition_key_as_a_string_works_too(instance: dg.Instance) -> Non
         [daily_regional_sales], partition_key="2024-02-02|us", instance=instance
     )
 
-    assert _materialization(result, "daily_regional_sales").metadata == {
+    metadata = _materialization(result, "daily_regional_sales").metadata
+    assert {k: v.value for k, v in metadata.items()} == {
         "date": "2024-02-02",
         "region": "us",
     }

@@ -18,6 +18,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from kubedag.cli.metadata_display import metadata_text
+from kubedag.definitions.metadata.values import MetadataValue
 from kubedag.definitions.results import AssetCheckEvaluation, AssetMaterialization
 from kubedag.execution.log_manager import format_console_line
 from kubedag.records.events import STEP_TERMINAL_EVENTS, ErrorInfo, EventLogEntry, EventType
@@ -196,6 +198,8 @@ def format_duration(seconds: float | None) -> str:
 
 def format_metadata_value(value: Any) -> str:
     """A metadata value on one line, shortened if long."""
+    if isinstance(value, MetadataValue):
+        value = metadata_text(value)
     text = f"{value:.10g}" if isinstance(value, float) else str(value)
     text = " ".join(text.split())
     if len(text) > MAX_METADATA_CHARS:

@@ -13,6 +13,9 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from kubedag.cli.metadata_display import metadata_json
+from kubedag.definitions.metadata.values import MetadataValue
+
 
 def format_columns(rows: Sequence[Sequence[str]], indent: str = "  ") -> list[str]:
     """Rows as left-aligned columns, two spaces apart, no trailing blanks; `(none)` if empty."""
@@ -43,6 +46,8 @@ def to_json_value(value: Any) -> Any:
     """`value` made of JSON types only: mappings and sequences kept, anything else as text."""
     if value is None or isinstance(value, bool | int | str):
         return value
+    if isinstance(value, MetadataValue):
+        return to_json_value(metadata_json(value))
     if isinstance(value, float):
         return value if value == value and abs(value) != float("inf") else str(value)
     if isinstance(value, Mapping):

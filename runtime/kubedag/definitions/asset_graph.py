@@ -21,6 +21,7 @@ from typing import Any
 from kubedag.definitions.asset_key import AssetKey
 from kubedag.definitions.assets import AssetsDefinition, AssetSpec
 from kubedag.definitions.checks import AssetCheckKey, AssetChecksDefinition, AssetCheckSpec
+from kubedag.definitions.observations import SourceAsset, as_asset_like
 from kubedag.errors import (
     DependencyCycleError,
     DuplicateAssetKeyError,
@@ -47,6 +48,9 @@ def split_asset_like(
             specs.append(value)
         elif isinstance(value, AssetChecksDefinition):
             checks.append(value)
+        elif isinstance(value, SourceAsset):
+            observed = as_asset_like(value)
+            (assets if isinstance(observed, AssetsDefinition) else specs).append(observed)  # type: ignore[arg-type]
         else:
             raise InvalidDefinitionError(
                 f"{value!r} is not an asset: expected a function decorated with @dg.asset, "

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from kubedag.definitions import asset_attributes
 from kubedag.definitions.asset_key import AssetKey, to_asset_key
 from kubedag.definitions.dagster_type import is_nothing_type, with_asset_in_types
 from kubedag.definitions.graph import GraphDefinition, compose
@@ -125,13 +126,19 @@ class AssetSpec:
         metadata: Mapping[str, Any] | None = None,
         owners: Sequence[str] | None = None,
         tags: Mapping[str, str] | None = None,
+        kinds: Iterable[str] | None = None,
     ) -> AssetSpec:
         return self.replace_attributes(
             deps=[*self.deps, *to_asset_deps(deps)],
             metadata={**self.metadata, **(metadata or {})},
             owners=[*self.owners, *(owners or ())],
             tags={**self.tags, **(tags or {})},
+            kinds={*self.kinds, *(kinds or ())},
         )
+
+    def with_io_manager_key(self, io_manager_key: str) -> AssetSpec:
+        """This spec, loaded and stored through the I/O manager `io_manager_key`."""
+        return self.merge_attributes(metadata={asset_attributes.IO_MANAGER_KEY: io_manager_key})
 
     @property
     def effective_group(self) -> str:
@@ -142,6 +149,8 @@ class AssetsDefinition:
     """One computation (op or graph) and the assets it materializes."""
 
     hook_defs: frozenset[Any] = frozenset()  # run after its step(s): `with_hooks`, `hooks=`
+
+    is_observation = False  # observes instead (definitions/observations.py)
 
     def __init__(
         self,
@@ -207,6 +216,22 @@ class AssetsDefinition:
         hooked = copy.copy(self)
         hooked.hook_defs = self.hook_defs | to_hook_set(hook_defs, f"asset '{self.node.name}'")
         return hooked
+
+    def get_asset_spec(self, key: Any = None) -> AssetSpec:
+        """The spec of `key`, or of this definition's only asset."""
+        return self.spec_for(to_asset_key(key)) if key is not None else self.spec_for(self.key)
+
+    @property
+    def specs_by_key(self) -> dict[AssetKey, AssetSpec]:
+        return dict(self._specs_by_key)
+
+    def map_asset_specs(self, fn: Callable[[AssetSpec], AssetSpec]) -> AssetsDefinition:
+        return asset_attributes.map_specs_of(self, fn)
+
+    def with_attributes(self, **attributes: Any) -> AssetsDefinition:
+        """A copy with keys renamed (`asset_key_replacements`) or groups, tags, metadata or
+        automation conditions set per key (see `asset_attributes.with_attributes`)."""
+        return asset_attributes.with_attributes(self, **attributes)
 
     @property
     def asset_deps(self) -> dict[AssetKey, set[AssetKey]]:
@@ -431,6 +456,7 @@ def multi_asset(
     check_specs: Sequence[Any] | None = None,
     pool: str | None = None,
     hooks: Iterable[Any] | None = None,
+    internal_asset_deps: Mapping[str, set[AssetKey]] | None = None,
 ) -> Any:
     """Declare several assets produced by one function (`specs=` or `outs=`)."""
 
@@ -457,7 +483,14 @@ def multi_asset(
                 asset_specs.append(merged)
                 keys_by_output[output_name] = spec.key
                 outputs.append(
-                    OutputDef(name=output_name, is_nothing=True, is_required=not spec.skippable)
+                    OutputDef(
+                        name=output_name,
+                        is_nothing=True,
+                        is_required=not spec.skippable,
+                        io_manager_key=spec.metadata.get(
+                            asset_attributes.IO_MANAGER_KEY, "io_manager"
+                        ),
+                    )
                 )
         else:
             for output_name, out in (outs or {}).items():
@@ -489,6 +522,15 @@ def multi_asset(
                         io_manager_key=out.io_manager_key or "io_manager",
                     )
                 )
+        if internal_asset_deps:
+            narrowed = asset_attributes.internal_deps_of(
+                owner, internal_asset_deps, keys_by_output, shared_deps
+            )
+            names = {key: name for name, key in keys_by_output.items()}
+            asset_specs = [
+                s.replace_attributes(deps=narrowed[names[s.key]]) if names[s.key] in narrowed else s
+                for s in asset_specs
+            ]
         all_tags = {**(op_tags or {}), **({"kubedag/pool": pool} if pool else {})}
         op_def = OpDefinition(
             fn,

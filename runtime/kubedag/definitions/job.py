@@ -230,7 +230,11 @@ class JobDefinition:
         needs: dict[str, list[str]] = {}
         for step in self.steps:
             keys = set(step.op.required_resource_keys)
-            keys.update(o.io_manager_key for o in step.outputs if not o.is_nothing)
+            keys.update(
+                o.io_manager_key
+                for o in step.outputs
+                if not o.is_nothing or o.io_manager_key != DEFAULT_IO_MANAGER_KEY
+            )
             for name, source in step.inputs.items():
                 manager = input_manager_key(step.op, name)
                 if manager is not None:

@@ -15,6 +15,7 @@ from types import GenericAlias
 from typing import Any
 
 from kubedag.definitions.asset_key import AssetKey, to_asset_key
+from kubedag.definitions.metadata.values import normalize_metadata
 
 
 def _metadata(value: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -35,7 +36,7 @@ class Output:
     ) -> None:
         self.value = value
         self.output_name = output_name
-        self.metadata = _metadata(metadata)
+        self.metadata = normalize_metadata(metadata)
         self.data_version = data_version
 
     def __repr__(self) -> str:
@@ -73,7 +74,7 @@ class AssetCheckResult:
         self.passed = passed
         self.check_name = check_name
         self.asset_key = to_asset_key(asset_key) if asset_key is not None else None
-        self.metadata = _metadata(metadata)
+        self.metadata = normalize_metadata(metadata)
         self.severity = severity
         self.description = description
 
@@ -130,7 +131,7 @@ class AssetMaterialization:
     def __post_init__(self) -> None:
         if not isinstance(self.asset_key, AssetKey):
             object.__setattr__(self, "asset_key", to_asset_key(self.asset_key))
-        object.__setattr__(self, "metadata", _metadata(self.metadata))
+        object.__setattr__(self, "metadata", normalize_metadata(self.metadata))
 
     @staticmethod
     def of(
@@ -155,3 +156,6 @@ class AssetCheckEvaluation:
     severity: AssetCheckSeverity = AssetCheckSeverity.ERROR
     blocking: bool = False
     description: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "metadata", normalize_metadata(self.metadata))

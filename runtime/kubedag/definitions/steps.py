@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from kubedag.definitions.asset_attributes import IO_MANAGER_KEY
 from kubedag.definitions.asset_graph import AssetGraph
 from kubedag.definitions.asset_key import AssetKey
 from kubedag.definitions.assets import AssetsDefinition
@@ -313,6 +314,9 @@ def steps_for_assets(
                         o.is_required,
                     )
                     for o in node.output_defs
+                    # a subset runs only the selected assets' outputs (`can_subset=True`)
+                    if o.name not in assets_def.keys_by_output_name
+                    or assets_def.keys_by_output_name[o.name] in asset_keys
                 ),
                 after=after,
                 check_specs=selected_checks,
@@ -324,7 +328,8 @@ def steps_for_assets(
             for output in step.outputs:
                 source = FromStepOutput(step.key, output.name)
                 node_outputs[(step.key, output.name)] = source
-                if output.asset_key is not None:
+                # An observed asset is read through its I/O manager, never from the observer.
+                if output.asset_key is not None and not assets_def.is_observation:
                     producers[output.asset_key] = source
         else:
             new_steps, graph_outputs = _graph_asset_steps(
@@ -398,7 +403,10 @@ def _checks_after_their_assets(
 
 def _io_manager_key(graph: AssetGraph, key: AssetKey) -> str:
     producer = graph.producer.get(key)
-    return producer.io_manager_key_for(key) if producer is not None else "io_manager"
+    if producer is not None:
+        return producer.io_manager_key_for(key)
+    spec = graph.specs.get(key)  # an external asset: `AssetSpec.with_io_manager_key(…)`
+    return str(spec.metadata.get(IO_MANAGER_KEY, "io_manager")) if spec else "io_manager"
 
 
 def _ordering_deps(

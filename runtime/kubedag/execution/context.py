@@ -48,6 +48,7 @@ class StepExecutionContext:
             assets_def if assets_def is not None else getattr(step, "assets_def", None)
         )
         self.output_metadata: dict[str, dict[str, Any]] = {}
+        self.pending_events: list[Any] = []  # context.log_event(…), until the step records them
         self._exit_stack: ExitStack | None = None
 
     # -- run --------------------------------------------------------------------------------
@@ -236,6 +237,15 @@ class StepExecutionContext:
             return set(self._assets_def.keys)
         return set()
 
+    @property
+    def selected_output_names(self) -> set[str]:
+        """The outputs this step produces: all of them, or the selected ones of a subset."""
+        if self._step is not None:
+            return {output.name for output in self._step.outputs}
+        if self._assets_def is not None:
+            return set(self._assets_def.keys_by_output_name)
+        return {o.name for o in getattr(self._op_def, "output_defs", ())}
+
     def asset_key_for_output(self, output_name: str = "result") -> AssetKey:
         key: AssetKey = self.assets_def.keys_by_output_name[output_name]
         return key
@@ -257,6 +267,21 @@ class StepExecutionContext:
         key = to_asset_key(asset_key)
         output = self.assets_def.output_names_by_key[key]
         self.add_output_metadata(metadata, output)
+
+    def log_event(self, event: Any) -> None:
+        """Record an `AssetMaterialization`, `AssetObservation` or `ExpectationResult` in the
+        event log, as the step's own event."""
+        if type(event).__name__ not in _LOGGABLE_EVENTS:
+            raise TypeError(
+                f"context.log_event takes a dg.AssetMaterialization, dg.AssetObservation or "
+                f"dg.ExpectationResult; got {type(event).__name__}. Return or yield outputs "
+                "and results instead."
+            )
+        self.pending_events.append(event)
+
+    def get_events(self) -> list[Any]:
+        """What `log_event` recorded and the step has not yet written (in a direct call: all)."""
+        return list(self.pending_events)
 
     # -- cleanup for contexts built in tests -------------------------------------------------
     def __enter__(self) -> StepExecutionContext:
@@ -285,6 +310,7 @@ class AssetCheckExecutionContext(AssetExecutionContext):
 
 
 _DIRECT_RUN_ID = "EPHEMERAL"
+_LOGGABLE_EVENTS = frozenset({"AssetMaterialization", "AssetObservation", "ExpectationResult"})
 
 
 def _build_context(

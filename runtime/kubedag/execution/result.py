@@ -116,6 +116,16 @@ class JobExecutionResult:
             if e.step_key is not None and _in_node(e.step_key, node_name)
         ]
 
+    def get_asset_observation_events(self) -> list[Event]:
+        return self._of_type(EventType.ASSET_OBSERVATION)
+
+    def asset_observations_for_node(self, node_name: str) -> list[Any]:
+        return [
+            e.asset_observation
+            for e in self.get_asset_observation_events()
+            if e.step_key is not None and _in_node(e.step_key, node_name)
+        ]
+
     def get_asset_check_evaluations(self) -> list[AssetCheckEvaluation]:
         return [e.asset_check_evaluation for e in self._of_type(EventType.ASSET_CHECK_EVALUATION)]
 

@@ -14,7 +14,7 @@ from kubedag.config.run_config import ResolvedRunConfig
 from kubedag.definitions.asset_key import AssetKey
 from kubedag.definitions.dynamic_steps import collected_sources
 from kubedag.definitions.input_managers import input_manager_key
-from kubedag.definitions.job import JobDefinition
+from kubedag.definitions.job import DEFAULT_IO_MANAGER_KEY, JobDefinition
 from kubedag.definitions.partition_mapping import upstream_partition_keys
 from kubedag.definitions.partitions import PartitionKeyRange
 from kubedag.definitions.run_tags import (
@@ -346,7 +346,13 @@ def _single_sources(source: InputSource) -> tuple[InputSource, ...]:
 def io_manager_keys(job: JobDefinition, step: StepSpec, plan: ExecutionPlan | None) -> set[str]:
     """The I/O managers `step` stores its outputs with and loads its inputs with. With a plan,
     inputs from steps in the plan are left out (those steps' own outputs name them)."""
-    keys = {o.io_manager_key for o in step.outputs if not o.is_nothing}
+    # A Nothing output names an I/O manager only when bound to one (`with_io_manager_key`): a
+    # `MaterializeResult(value=…)` for it is stored there.
+    keys = {
+        o.io_manager_key
+        for o in step.outputs
+        if not o.is_nothing or o.io_manager_key != DEFAULT_IO_MANAGER_KEY
+    }
     for name, source in step.inputs.items():
         manager = input_manager_key(step.op, name)
         if manager is not None:

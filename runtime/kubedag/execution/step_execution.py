@@ -18,6 +18,7 @@ from typing import Any, NoReturn
 from kubedag.definitions.dynamic import DynamicOutput
 from kubedag.definitions.expectations import ExpectationResult
 from kubedag.definitions.input_managers import input_manager_key
+from kubedag.definitions.observations import AssetObservation, provided_version_tags
 from kubedag.definitions.policies import retry_delay
 from kubedag.definitions.results import (
     AssetCheckEvaluation,
@@ -228,7 +229,11 @@ def _attempt(ctx: Any, step: StepSpec, attempt: int) -> Iterator[Event]:
     else:
         items = _returned_items(step, returned)
     for item in items:
+        if context.pending_events:  # context.log_event(…) since the last item
+            yield from _logged_events(ctx, step, context, produced, checks)
         yield from _handle_item(ctx, step, context, item, produced, checks)
+    if context.pending_events:
+        yield from _logged_events(ctx, step, context, produced, checks)
     if returned is None and not signature.is_generator:
         for output in step.outputs:
             if output.is_nothing and output.name not in produced:
@@ -358,16 +363,18 @@ def _handle_item(
                 OutputData(output.name, output.asset_key),
             )
         if output.asset_key is not None:
-            yield from _materialized(ctx, step, context, output, metadata, produced)
+            tags = provided_version_tags(step, ctx.run.run_id, item.data_version, None)
+            yield from _materialized(ctx, step, context, output, metadata, produced, tags)
         produced[output.name] = True
     elif isinstance(item, MaterializeResult):
         output = _output_for_asset(step, item.asset_key)
         if output.name in produced:
             _fail(step, f"asset '{output.asset_key}' was materialized more than once")
         metadata = dict(item.metadata)
-        if item.has_value and not output.is_nothing:
+        if item.has_value:  # stored even for a Nothing output, as the reference does
             metadata = yield from _store_output(ctx, step, output, item.value, metadata)
-        yield from _materialized(ctx, step, context, output, metadata, produced)
+        tags = provided_version_tags(step, ctx.run.run_id, item.data_version, item.tags)
+        yield from _materialized(ctx, step, context, output, metadata, produced, tags)
         for check in item.check_results:
             yield _check_evaluated(ctx, step, check, checks, default_asset=output.asset_key)
     elif isinstance(item, AssetCheckResult):
@@ -387,6 +394,14 @@ def _handle_item(
         label = f" {item.label}" if item.label else ""
         yield _event(
             ctx, EventType.STEP_EXPECTATION_RESULT, step, f"Expectation{label} {verdict}", item
+        )
+    elif isinstance(item, AssetObservation):
+        yield _event(
+            ctx,
+            EventType.ASSET_OBSERVATION,
+            step,
+            f"Observed {item.asset_key.to_user_string()}.",
+            item,
         )
     else:
         _fail(
@@ -416,6 +431,19 @@ def _dynamic_output(
     yield from _store_output(
         ctx, step, output, item.value, dict(item.metadata), mapping_key=item.mapping_key
     )
+
+
+def _logged_events(
+    ctx: Any,
+    step: StepSpec,
+    context: Any,
+    produced: dict[str, bool],
+    checks: dict[Any, AssetCheckEvaluation],
+) -> Iterator[Event]:
+    """The events user code recorded with `context.log_event(…)`, in the order it did."""
+    pending, context.pending_events = context.pending_events, []
+    for item in pending:
+        yield from _handle_item(ctx, step, context, item, produced, checks)
 
 
 def _output_for_asset(step: StepSpec, key: Any) -> StepOutput:
@@ -480,13 +508,14 @@ def _materialized(
     output: StepOutput,
     metadata: dict[str, Any],
     produced: dict[str, bool],
+    tags: dict[str, str] | None = None,
 ) -> Iterator[Event]:
     produced[output.name] = True
     if output.asset_key is None:
         return
     merged = {**context.output_metadata.get(output.name, {}), **metadata}
     partition = ctx.partition_key if _is_partitioned(step) else None
-    materialization = AssetMaterialization(output.asset_key, merged, partition)
+    materialization = AssetMaterialization(output.asset_key, merged, partition, None, tags or {})
     yield _event(
         ctx,
         EventType.ASSET_MATERIALIZATION,

@@ -222,6 +222,13 @@ class Event:
         return self.event_specific_data
 
     @property
+    def asset_observation(self) -> Any:
+        """The `AssetObservation` of an ASSET_OBSERVATION event."""
+        if self.event_type is not EventType.ASSET_OBSERVATION:
+            raise AttributeError(f"{self.event_type.value} events carry no observation")
+        return self.event_specific_data
+
+    @property
     def asset_key(self) -> AssetKey | None:
         data = self.event_specific_data
         return getattr(data, "asset_key", None)

@@ -12,7 +12,8 @@ take apart in Python: positional JSON arrays, parsed by `json` without hooks.
 - An entry is `[run_id, timestamp, level, user_message, job_name, step_key, event, extra]`; its
   event is `[event_type, event_specific_data, partition]`, followed by the event's own
   `job_name, message, step_key` only when they differ from the entry's (they almost never do).
-- A materialization, the event read 10,000 at a time, is flat instead:
+- A materialization, the event read 10,000 at a time, is flat instead (its int, float, bool
+  and text metadata values as plain JSON values, see `metadata_codec`):
   `["M", key_path, metadata, partition, description, tags, event_partition]` (plus the same
   optional three), empty metadata and tags as `null`. JSON objects cost several times what
   arrays and scalars cost to parse, and this form has none where the general one has four
@@ -46,6 +47,7 @@ from typing import Any, cast
 
 from kubedag.definitions.asset_key import AssetKey
 from kubedag.definitions.expectations import ExpectationResult
+from kubedag.definitions.observations import AssetObservation
 from kubedag.definitions.results import (
     AssetCheckEvaluation,
     AssetCheckSeverity,
@@ -66,6 +68,7 @@ from kubedag.records.events import (
     TypeCheckData,
 )
 from kubedag.records.run import Run, RunStatus
+from kubedag.storage import metadata_codec
 from kubedag.storage.rebuild import Builder, building_twin, compile_builder
 
 _CLASS_TAG = "__c"
@@ -88,6 +91,7 @@ _DATACLASSES: tuple[type, ...] = (
     HookErroredData,
     TypeCheckData,
     StepInputData,
+    AssetObservation,
 )
 _ENUMS: tuple[type[Enum], ...] = (EventType, AssetCheckSeverity, RunStatus)
 _ENUM_BY_NAME: dict[str, type[Enum]] = {cls.__name__: cls for cls in _ENUMS}
@@ -199,6 +203,9 @@ def _encode_default(value: Any) -> Any:
     if known is not None:
         layout, field_values = known
         return {_CLASS_TAG: [layout, *field_values(value)]}
+    metadata_value = metadata_codec.encode(value)  # `{"__m": …}`, see metadata_codec
+    if metadata_value is not None:
+        return metadata_value
     if isinstance(value, AssetKey):
         return {_KEY_TAG: value.path}
     if isinstance(value, Enum) and type(value).__name__ in _ENUM_BY_NAME:
@@ -224,6 +231,7 @@ _REVIVERS: dict[str, Callable[[Any], Any]] = {
     _ENUM_TAG: _enum_member,
     _REPR_TAG: str,
     _SET_TAG: lambda items: frozenset(_revive(items)),
+    metadata_codec.METADATA_TAG: lambda stored: metadata_codec.decode(stored, _revive),
 }
 
 
@@ -318,7 +326,7 @@ def _event_row(entry: EventLogEntry, event: Event) -> list[Any]:
         row = [
             _MATERIALIZED,
             data.asset_key.path,
-            data.metadata or None,
+            metadata_codec.compact_metadata(data.metadata) if data.metadata else None,
             data.partition,
             data.description,
             data.tags or None,
@@ -416,7 +424,7 @@ def _entry(row: list[Any]) -> EventLogEntry:
             own_job, own_message, own_step = own
         data: Any = _new(_BuildingMaterialization)
         data.asset_key = _stored_asset_key(path)
-        data.metadata = _revive(metadata) if metadata else {}
+        data.metadata = metadata_codec.stored_metadata(_revive(metadata)) if metadata else {}
         data.partition = partition
         data.description = description
         data.tags = _revive(tags) if tags else {}
@@ -448,7 +456,7 @@ def _event(row: list[Any], job_name: str, message: str, step_key: str | None) ->
     if event_type is None:
         raise ValueError(f"Unknown stored event type {type_value!r}; written by a newer kubedag?")
     if type(data) is dict and len(data) == 1 and _CLASS_TAG in data:  # nearly always
-        data = _rebuild(data[_CLASS_TAG])
+        data = metadata_codec.with_metadata_values(_rebuild(data[_CLASS_TAG]))
     elif data:
         data = _revive(data)
     event: Any = _new(_BuildingEvent)

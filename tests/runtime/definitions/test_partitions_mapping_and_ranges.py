@@ -218,9 +218,9 @@ def test_one_run_over_a_range_sees_the_whole_range(tmp_path: Path) -> None:
             "2024-01-07",
         ]
         metadata = materializations[0].metadata
-        assert metadata["range"] == "2024-01-03...2024-01-07"
-        assert metadata["keys"] == 5
-        assert metadata["window"] == "2024-01-03..2024-01-08"
+        assert metadata["range"].value == "2024-01-03...2024-01-07"
+        assert metadata["keys"].value == 5
+        assert metadata["window"].value == "2024-01-03..2024-01-08"
         assert instance.get_materialized_partitions(dg.AssetKey("events")) == {
             "2024-01-03",
             "2024-01-04",

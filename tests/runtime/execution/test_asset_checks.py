@@ -42,7 +42,7 @@ def test_failed_blocking_check_skips_downstream_and_fails_the_run() -> None:
     (evaluation,) = result.get_asset_check_evaluations()
     assert evaluation.check_name == "no_negative_amounts"
     assert evaluation.passed is False
-    assert evaluation.metadata == {"bad_rows": 1}
+    assert evaluation.metadata == {"bad_rows": dg.IntMetadataValue(1)}
     assert evaluation.asset_key == dg.AssetKey("orders")
     assert result.is_node_skipped("revenue") and result.is_node_skipped("report")
     materialized = {e.asset_key for e in result.get_asset_materialization_events()}
@@ -144,7 +144,7 @@ def test_check_job_runs_only_checks_and_loads_the_stored_asset(tmp_path) -> None
     assert defs.get_job_def("asset_job").execute_in_process().success
     checked = defs.get_job_def("check_job").execute_in_process()
     (evaluation,) = checked.get_asset_check_evaluations()
-    assert evaluation.passed and evaluation.metadata == {"rows": 2}
+    assert evaluation.passed and evaluation.metadata == {"rows": dg.IntMetadataValue(2)}
     assert checked.get_asset_materialization_events() == []
 
 

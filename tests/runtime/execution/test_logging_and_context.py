@@ -85,7 +85,7 @@ def test_add_output_metadata_lands_on_the_materialization() -> None:
         return [1, 2, 3]
 
     (m,) = dg.materialize_to_memory([counted]).asset_materializations_for_node("counted")
-    assert m.metadata == {"num_rows": 3}
+    assert m.metadata == {"num_rows": dg.IntMetadataValue(3)}
 
 
 def test_event_listener_sees_each_entry_as_it_is_stored() -> None:

@@ -26,7 +26,7 @@ def test_filesystem_default_persists_values_across_runs(tmp_path: Path) -> None:
     stored = tmp_path / "storage" / "staging" / "orders"
     assert pickle.loads(stored.read_bytes()) == [1, 2, 3]
     (materialization,) = first.asset_materializations_for_node("staging__orders")
-    assert materialization.metadata["path"] == str(stored)
+    assert materialization.metadata["path"].value == str(stored)
     second = dg.materialize([orders, order_count], instance=instance, selection=[order_count])
     assert second.output_for_node("order_count") == 3
     assert [s for s in second.job_def.step_keys] == ["order_count"]
@@ -87,7 +87,7 @@ def test_custom_io_manager_by_key_and_its_metadata(tmp_path: Path) -> None:
     assert (tmp_path / "numbers.txt").read_text() == "4\n5"
     assert result.output_for_node("doubled") == [8, 10]
     (materialization,) = result.asset_materializations_for_node("numbers")
-    assert materialization.metadata == {"lines": 2}
+    assert materialization.metadata == {"lines": dg.IntMetadataValue(2)}
 
 
 def test_execute_in_process_keeps_op_outputs_in_memory() -> None:

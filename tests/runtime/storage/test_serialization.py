@@ -12,6 +12,12 @@ from enum import Enum
 import pytest
 
 from kubedag.definitions.asset_key import AssetKey
+from kubedag.definitions.metadata.values import (
+    IntMetadataValue,
+    InvalidMetadataError,
+    MetadataValue,
+    TextMetadataValue,
+)
 from kubedag.definitions.results import (
     AssetCheckEvaluation,
     AssetCheckSeverity,
@@ -84,9 +90,9 @@ ENTRIES = {
             AssetKey(["warehouse", "orders"]),
             metadata={
                 "rows": 3,
-                "nested": {"upstream": AssetKey("raw"), "columns": ["id", "total"]},
-                "regions": frozenset({"eu", "us"}),
-                "severity": AssetCheckSeverity.WARN,
+                "nested": {"upstream": "raw", "columns": ["id", "total"]},
+                "upstream": AssetKey("raw"),
+                "dashboard": MetadataValue.url("https://dash.example/orders"),
             },
             partition="2024-01-01",
             description="Daily orders",
@@ -181,27 +187,35 @@ def test_tuple_fields_come_back_as_tuples() -> None:
     assert data.error == ERROR  # the whole cause chain, stacks as tuples too
 
 
-def test_materialization_metadata_keeps_keys_sets_and_known_enums() -> None:
+def test_materialization_metadata_comes_back_as_metadata_values() -> None:
     entry = deserialize_entry(serialize_entry(ENTRIES["materialization"]))
     assert entry.event is not None
     metadata = entry.event.materialization.metadata
-    assert metadata["nested"]["upstream"] == AssetKey("raw")
-    assert metadata["regions"] == frozenset({"eu", "us"})
-    assert metadata["severity"] is AssetCheckSeverity.WARN
+    assert metadata["rows"] == IntMetadataValue(3)
+    assert metadata["nested"].value == {"upstream": "raw", "columns": ["id", "total"]}
+    assert metadata["upstream"].value == AssetKey("raw")
+    assert metadata["dashboard"] == MetadataValue.url("https://dash.example/orders")
     assert entry.event.asset_key == AssetKey(["warehouse", "orders"])
 
 
-def test_values_of_unknown_classes_come_back_as_their_repr() -> None:
-    materialization = AssetMaterialization(
-        AssetKey("orders"), metadata={"thing": Opaque(), "color": Color.RED}
-    )
-    entry = deserialize_entry(
-        serialize_entry(event(EventType.ASSET_MATERIALIZATION, materialization))
-    )
+def test_values_of_unknown_classes_are_refused_as_metadata() -> None:
+    # As in the reference: a value with no metadata kind is an error naming the key, when the
+    # event is built, instead of a lossy string in the event log.
+    with pytest.raises(InvalidMetadataError, match=r"'thing'.*Opaque"):
+        AssetMaterialization(AssetKey("orders"), metadata={"thing": Opaque()})
+    with pytest.raises(InvalidMetadataError, match=r"'color'.*Color"):
+        AssetMaterialization(AssetKey("orders"), metadata={"color": Color.RED})
+
+
+def test_raw_values_stored_by_an_older_version_read_as_metadata_values() -> None:
+    row = json.loads(serialize_entry(ENTRIES["materialization without metadata or tags"]))
+    row[6][2] = {"rows": 3, "thing": "Opaque(42)", "upstream": {"__k": ["raw"]}}
+    entry = deserialize_entry(json.dumps(row))
     assert entry.event is not None
     assert entry.event.materialization.metadata == {
-        "thing": "Opaque(42)",
-        "color": "<Color.RED: 'red'>",
+        "rows": IntMetadataValue(3),
+        "thing": TextMetadataValue("Opaque(42)"),
+        "upstream": MetadataValue.asset(AssetKey("raw")),
     }
 
 
