@@ -140,7 +140,7 @@ def test_map_asset_specs_over_definitions_and_specs() -> None:
     assert warehouse.specs[0].owners == ()
     with pytest.raises(dg.InvalidDefinitionError, match="must not change keys"):
         dg.map_asset_specs(lambda s: s.replace_attributes(key="z"), [warehouse])
-    with pytest.raises(dg.InvalidDefinitionError, match="neither a dg.AssetSpec"):
+    with pytest.raises(dg.InvalidDefinitionError, match=r"neither a dg\.AssetSpec"):
         dg.map_asset_specs(owned, ["not an asset"])
     assert dg.materialize([mapped_warehouse, mapped_external]).success
 
