@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from kubedag.definitions.metadata.values import normalize_metadata
+
 
 @dataclass(frozen=True, slots=True, init=False)
 class ExpectationResult:
@@ -34,4 +36,4 @@ class ExpectationResult:
         object.__setattr__(self, "success", success)
         object.__setattr__(self, "label", label)
         object.__setattr__(self, "description", description)
-        object.__setattr__(self, "metadata", dict(metadata or {}))
+        object.__setattr__(self, "metadata", normalize_metadata(metadata))
