@@ -37,7 +37,7 @@ def test_an_expectation_is_recorded_and_a_failed_one_does_not_fail_the_step() ->
         (True, "not_empty"),
     ]
     assert expectations[0].description == "all values >= 0"
-    assert expectations[0].metadata == {"n": 3}
+    assert expectations[0].metadata == {"n": dg.IntMetadataValue(3)}  # normalized, as the reference
 
 
 def test_an_expectation_survives_a_persistent_event_log(tmp_path: Path) -> None:
