@@ -56,7 +56,7 @@ def test_local_base_path_stores_assets_at_their_key_path(tmp_path: Path) -> None
     assert json.loads((tmp_path / "raw" / "orders.json").read_text()) == [1, 2, 3]
     assert json.loads((tmp_path / "order_count.json").read_text()) == 3
     materialization = result.asset_materializations_for_node("raw__orders")[0]
-    assert str(materialization.metadata["path"]).endswith("raw/orders.json")
+    assert str(materialization.metadata["path"].value).endswith("raw/orders.json")
 
 
 def test_a_pathlib_base_path_works_too_and_op_outputs_go_under_the_run(tmp_path: Path) -> None:
@@ -99,7 +99,7 @@ def test_partitioned_asset_one_path_per_partition_and_a_dict_for_several(
     resources = {"io_manager": manager}
     for day in days.get_partition_keys():
         run = dg.materialize([daily], partition_key=day, resources=resources)
-        assert run.asset_materializations_for_node("daily")[0].metadata["items"] == 1
+        assert run.asset_materializations_for_node("daily")[0].metadata["items"].value == 1
     assert sorted(p.name for p in (tmp_path / "daily").iterdir()) == [
         "2024-01-01.pkl",
         "2024-01-02.pkl",
@@ -192,6 +192,6 @@ def test_s3_base_path_against_a_real_s3_server(s3_server: S3Server, s3_bucket: s
     )
     assert result.output_for_node("palette") == 4
     materialization = result.asset_materializations_for_node("palette")[0]
-    assert materialization.metadata["path"] == f"s3://{s3_bucket}/warehouse/palette.pkl"
+    assert materialization.metadata["path"].value == f"s3://{s3_bucket}/warehouse/palette.pkl"
     loaded = manager.load_input(dg.build_input_context(asset_key="palette"))
     assert loaded == 4
