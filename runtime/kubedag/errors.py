@@ -65,6 +65,14 @@ class InvalidInvocationError(KubedagError):
     """A definition was called directly with arguments that do not fit its signature."""
 
 
+class InvocationKeyError(InvalidInvocationError, KeyError):
+    """An op or asset called directly names an input it does not have, or needs a resource that
+    neither the call nor its context gives (the reference raises a `KeyError` in both cases)."""
+
+    def __str__(self) -> str:  # a KeyError would show its message quoted
+        return str(self.args[0]) if self.args else ""
+
+
 class InvalidSelectionError(KubedagError):
     """An asset selection or op selection names something that does not exist (the reference's
     `DagsterInvalidSubsetError`)."""
@@ -92,6 +100,10 @@ class InvariantViolationError(KubedagError):
 
 class DefinitionNotFoundError(InvalidDefinitionError, InvariantViolationError):
     """A `Definitions` has no job, schedule, sensor or asset by the name asked for."""
+
+
+class CalledOutsideCompositionError(InvalidDefinitionError, InvariantViolationError):
+    """A graph was called outside a `@graph` or `@job` body, where calling it means nothing."""
 
 
 class NotFoundInResultError(InvariantViolationError, KeyError):

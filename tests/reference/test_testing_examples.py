@@ -55,7 +55,7 @@ def test_processed_file() -> None:
 
 
 def test_processed_file_without_its_upstream_value_names_the_input() -> None:
-    with pytest.raises(dg.InvalidInvocationError, match="input\\(s\\): loaded_file"):
+    with pytest.raises(dg.InvalidInvocationError, match='required input "loaded_file"'):
         processed_file()
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from kubedag.definitions import asset_attributes
 from kubedag.definitions.asset_key import AssetKey, to_asset_key
+from kubedag.definitions.composition import current_composition
 from kubedag.definitions.dagster_type import is_nothing_type, with_asset_in_types
 from kubedag.definitions.graph import GraphDefinition, compose
 from kubedag.definitions.input_managers import with_input_manager_keys
@@ -264,7 +265,12 @@ class AssetsDefinition:
                 f"graph asset '{self.node.name}' cannot be called directly; call its ops, or "
                 "materialize it with dg.materialize([...])."
             )
-        return self.node(*args, **kwargs)
+        if current_composition() is not None:
+            return self.node(*args, **kwargs)
+        # Direct invocation (tests): the context is bound to this asset for the call.
+        from kubedag.definitions.engine import engine
+
+        return engine().invoke_op(self, args, kwargs)
 
     def __repr__(self) -> str:
         keys = ", ".join(k.to_user_string() for k in self.keys)

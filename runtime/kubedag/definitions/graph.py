@@ -33,7 +33,7 @@ from kubedag.definitions.signature import (
     OutputDef,
     read_signature,
 )
-from kubedag.errors import InvalidDefinitionError
+from kubedag.errors import CalledOutsideCompositionError, InvalidDefinitionError
 
 NodeKey = PublicNodeInvocation
 
@@ -241,7 +241,7 @@ class GraphDefinition:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         builder = current_composition()
         if builder is None:
-            raise InvalidDefinitionError(
+            raise CalledOutsideCompositionError(
                 f"graph '{self.name}' can only be called inside another @graph or @job body; "
                 "to run it, use .to_job() or .execute_in_process()."
             )

@@ -11,7 +11,7 @@ from contextlib import ExitStack
 from typing import Any
 
 from kubedag.definitions.asset_key import AssetKey, to_asset_key
-from kubedag.errors import NotPartitionedError
+from kubedag.errors import InvalidInvocationError, NotPartitionedError
 from kubedag.execution.log_manager import RunLogWriter, StepLog
 from kubedag.records.run import Run
 
@@ -328,6 +328,12 @@ def _build_context(
     from kubedag.resources.initialization import checked_resource_configs, initialize_resources
     from kubedag.resources.namespace import ResourceNamespace
 
+    # The reference nests each resource's config under "config", as in run config; kubedag
+    # also takes it bare.
+    resources_config = {
+        key: value["config"] if isinstance(value, Mapping) and list(value) == ["config"] else value
+        for key, value in (resources_config or {}).items()
+    }
     run = Run(job_name="__ephemeral__", run_id=run_id or _DIRECT_RUN_ID, tags=dict(run_tags or {}))
     writer = RunLogWriter(run.run_id, run.job_name, sink=None)
     stack = ExitStack()
@@ -365,6 +371,10 @@ def build_op_context(
     run_id: str | None = None,
 ) -> OpExecutionContext:
     """A context for calling an op directly in a test."""
+    if op_config is not None and config is not None:
+        raise InvalidInvocationError(
+            "build_op_context was given both op_config and its legacy spelling config; give one."
+        )
     context = _build_context(
         OpExecutionContext,
         resources=resources,

@@ -198,7 +198,7 @@ def test_direct_invocation_passes_kwargs_inputs_by_name() -> None:
 
     assert named_first(dg.build_asset_context(), 1, l001=2) == (1, {"l001": 2})
 
-    with pytest.raises(dg.InvalidInvocationError, match="no parameter 'zzz'; it takes: l000, l001"):
+    with pytest.raises(dg.InvalidInvocationError, match="no input 'zzz'; its inputs: l000, l001"):
         sink(l000=1, zzz=3)
     with pytest.raises(dg.InvalidInvocationError, match=r"Pass l000=…, l001=… by name"):
         sink(1, 2)
