@@ -169,7 +169,7 @@ INSTANCE_MISTAKES = [
         {"run_cordinator": {"queued": {"max_concurrent_runs": 2}}},
         "run_cordinator: unknown key; expected one of: storage, run_storage, event_log_storage, "
         "schedule_storage, compute_logs, local_artifact_storage, run_coordinator, run_launcher, "
-        "run_monitoring. Did you mean 'run_coordinator'?",
+        "run_monitoring, python_logs. Did you mean 'run_coordinator'?",
         id="top-level-key",
     ),
     pytest.param(

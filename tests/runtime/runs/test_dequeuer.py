@@ -32,10 +32,15 @@ NO_MONITOR = {"enabled": False}
 
 
 def queued_instance(make_instance: InstanceFactory, **queue: object) -> dg.Instance:
+    """The thread launcher runs every worker in this process, and a step's stdout capture swaps
+    the process-wide descriptors 1 and 2 (compute_logs/capture.py), so two workers capturing at
+    once would close each other's pipes (a BrokenPipeError failing a run, seen under load). These
+    tests are about the queue, not compute logs: the workers keep none."""
     return make_instance(
         run_coordinator={"queued": {"dequeue_interval_seconds": 0.02, **queue}},
         run_launcher=THREAD_LAUNCHER,
         run_monitoring=NO_MONITOR,
+        compute_logs={"noop": {}},
     )
 
 
@@ -75,6 +80,15 @@ def daemon_running(instance: dg.Instance) -> Iterator[Daemon]:
         daemon.stop()
         thread.join(10)
         assert not thread.is_alive()
+
+
+def failure_story(instance: dg.Instance, run_id: str) -> str:
+    """A failed run's events of level ERROR, with their messages: what to read when it fails."""
+    return "\n".join(
+        f"{entry.event.event_type.value}: {entry.message}"
+        for entry in instance.all_logs(run_id)
+        if entry.event is not None and entry.event.event_type.value.endswith("FAILURE")
+    )
 
 
 def all_finished(instance: dg.Instance, runs: list[dg.Run]) -> bool:
@@ -206,6 +220,7 @@ def test_two_dequeuers_at_once_launch_each_run_exactly_once(
     for run in runs:
         types = event_types(first, run.run_id)
         assert types.count("RUN_DEQUEUED") == 1 and types.count("RUN_START") == 1
-        assert finished(first, run.run_id).status is S.SUCCESS  # type: ignore[union-attr]
+        status = finished(first, run.run_id).status  # type: ignore[union-attr]
+        assert status is S.SUCCESS, failure_story(first, run.run_id)
     # Both took part (the lock alternates between them), so this was a real race.
     assert all(instance.run_launcher.launched for instance in (first, second))  # type: ignore[attr-defined]
