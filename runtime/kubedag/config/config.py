@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from kubedag.config.config_errors import ConfigError
 from kubedag.errors import InvalidConfigError
 
 
@@ -29,8 +30,6 @@ class PermissiveConfig(Config):
 def check_model(cls: type[BaseModel], value: Any, field: str, check: Any) -> Any:
     """Validate `value` as `cls`; on failure add each bad field to `check` (a `ConfigCheck`)
     and return the value unchanged."""
-    from kubedag.config.schema import ConfigError
-
     try:
         return cls.model_validate(value)
     except ValidationError as exc:
@@ -46,8 +45,6 @@ def validate_model(cls: type[BaseModel], value: Any, field: str) -> Any:
     try:
         return cls.model_validate(value)
     except ValidationError as exc:
-        from kubedag.config.schema import ConfigError
-
         lines = validation_error_lines(exc, field, cls.__name__, cls)
         errors = [ConfigError(path, line) for path, line in lines]
         message = "Invalid config:\n  " + "\n  ".join(line for _, line in lines)

@@ -15,11 +15,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+from kubedag.config.config_errors import ConfigCheck, ConfigError
 from kubedag.config.schema import (
     ANY,
     NOT_GIVEN,
-    ConfigCheck,
-    ConfigError,
     ConfigType,
     Field,
     resolved_field,

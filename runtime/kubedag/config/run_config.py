@@ -15,8 +15,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from kubedag.config.config_errors import ConfigCheck, ConfigError, config_error
 from kubedag.config.input_values import input_config_value
-from kubedag.config.schema import ConfigCheck, ConfigError, config_error, resolved_field
+from kubedag.config.schema import resolved_field
 from kubedag.config.suggestions import did_you_mean
 from kubedag.errors import InvalidConfigError
 

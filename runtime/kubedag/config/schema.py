@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from kubedag.config.config_errors import ConfigCheck, config_error
 from kubedag.errors import InvalidConfigDefinitionError, InvalidConfigError
 
 # The reference spells its scalar config types as the Python types themselves.
@@ -47,50 +47,6 @@ class _NotGiven:
 
 
 NOT_GIVEN: Any = _NotGiven()
-
-
-# -- problems found while checking ----------------------------------------------------------------
-@dataclass(frozen=True)
-class ConfigError:
-    """One problem in a config value: where (`ops.load.config.rows`), what, and its kind.
-
-    `reason` is one of the reference's names: FIELD_NOT_DEFINED, MISSING_REQUIRED_FIELD,
-    RUNTIME_TYPE_MISMATCH, SELECTOR_FIELD_ERROR; or ENV_VAR (an environment variable source
-    that is not set or cannot be read as its type)."""
-
-    path: str
-    message: str
-    reason: str = "RUNTIME_TYPE_MISMATCH"
-    alone: str | None = None  # how the message reads when it is the only problem
-
-    def __str__(self) -> str:
-        return self.message
-
-
-class ConfigCheck:
-    """What checking collects: the problems found and whether environment sources are read
-    (not while a `Field`'s default is checked at definition time)."""
-
-    __slots__ = ("errors", "resolve_env")
-
-    def __init__(self, resolve_env: bool = True) -> None:
-        self.errors: list[ConfigError] = []
-        self.resolve_env = resolve_env
-
-    def add(self, path: str, message: str, reason: str = "RUNTIME_TYPE_MISMATCH") -> None:
-        self.errors.append(ConfigError(path, f"{path}: {message}" if path else message, reason))
-
-
-def config_error(errors: Sequence[ConfigError], preamble: str, config_value: Any = None) -> Any:
-    """The `InvalidConfigError` that reports `errors`: one problem as its own message, several
-    under `preamble`, one a line, each with its path."""
-    if len(errors) == 1:
-        only = errors[0]
-        message = only.alone or only.message
-    else:
-        lines = "\n  ".join(error.message for error in errors)
-        message = f"{preamble} ({len(errors)} errors):\n  {lines}"
-    return InvalidConfigError(message, list(errors), config_value)
 
 
 def _shown(path: str, value: Any) -> str:

@@ -1,6 +1,6 @@
 """Changing the declared attributes of assets after they are defined.
 
-`dg.map_asset_specs(fn, assets)` applies `fn` to every `AssetSpec` (of external assets, and of
+`dg.map_asset_specs(fn, assets)` (map_asset_specs.py) applies `fn` to every `AssetSpec` (of external assets, and of
 the assets each `AssetsDefinition` computes) and returns new definitions: the way to add tags,
 owners, metadata or code references to many assets at once. `AssetsDefinition.with_attributes`
 renames keys and sets groups, tags, metadata or automation conditions per key. Nothing is
@@ -14,13 +14,15 @@ dependencies, inputs and checks that name the old key too.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from kubedag.definitions.asset_key import AssetKey, to_asset_key
 from kubedag.errors import InvalidDefinitionError
 
-if TYPE_CHECKING:
-    from kubedag.definitions.assets import AssetsDefinition, AssetSpec
+# Not imported from assets.py, which calls these functions (so the two would import each other):
+# new definitions and deps are made with the type of the one given.
+AssetsDefinition = Any
+AssetSpec = Any
 
 IO_MANAGER_KEY = "dagster/io_manager_key"
 
@@ -43,9 +45,7 @@ def replaced_specs(assets_def: AssetsDefinition, specs: Iterable[AssetSpec]) -> 
 
 
 def _copy(assets_def: AssetsDefinition, **changes: Any) -> AssetsDefinition:
-    from kubedag.definitions.assets import AssetsDefinition
-
-    copy = AssetsDefinition(
+    copy = type(assets_def)(
         node=assets_def.node,
         partitions_def=assets_def.partitions_def,
         can_subset=assets_def.can_subset,
@@ -73,24 +73,6 @@ def map_specs_of(
     return replaced_specs(assets_def, specs)
 
 
-def map_asset_specs(func: Callable[[AssetSpec], AssetSpec], iterable: Iterable[Any]) -> list[Any]:
-    """`func` applied to every spec of `iterable`: to each `AssetSpec`, and to the specs of each
-    `AssetsDefinition` (which keeps its keys). Anything else is an error."""
-    from kubedag.definitions.assets import AssetsDefinition, AssetSpec
-
-    mapped: list[Any] = []
-    for item in iterable:
-        if isinstance(item, AssetSpec):
-            mapped.append(func(item))
-        elif isinstance(item, AssetsDefinition):
-            mapped.append(item.map_asset_specs(func))
-        else:
-            raise InvalidDefinitionError(
-                f"map_asset_specs: {item!r} is neither a dg.AssetSpec nor an assets definition."
-            )
-    return mapped
-
-
 def _per_key(value: Any, key: AssetKey) -> Any:
     """`value` for `key`: a mapping is looked up, anything else applies to every key."""
     if isinstance(value, Mapping):
@@ -107,8 +89,6 @@ def with_attributes(
     automation_condition: Any = None,
     metadata_by_key: Mapping[Any, Mapping[str, Any]] | None = None,
 ) -> AssetsDefinition:
-    from kubedag.definitions.assets import AssetDep
-
     renames = {to_asset_key(k): to_asset_key(v) for k, v in (asset_key_replacements or {}).items()}
     groups = {to_asset_key(k): v for k, v in (group_names_by_key or {}).items()}
     tags = {to_asset_key(k): v for k, v in (tags_by_key or {}).items()}
@@ -133,7 +113,7 @@ def with_attributes(
     for spec in assets_def.specs:
         changes: dict[str, Any] = {
             "key": rename(spec.key),
-            "deps": [AssetDep(rename(d.asset_key), d.partition_mapping) for d in spec.deps],
+            "deps": [type(d)(rename(d.asset_key), d.partition_mapping) for d in spec.deps],
         }
         if spec.key in groups:
             changes["group_name"] = groups[spec.key]
@@ -172,12 +152,12 @@ def internal_deps_of(
     internal_asset_deps: Mapping[str, set[AssetKey]],
     keys_by_output: Mapping[str, AssetKey],
     shared_deps: tuple[Any, ...],
+    make_dep: Callable[[AssetKey], Any],
 ) -> dict[str, tuple[Any, ...]]:
     """The dependencies of each output of a multi-asset, from `internal_asset_deps`: only the
     keys listed for an output (an input or dep of the multi-asset, or another of its outputs);
-    outputs not listed keep all of the multi-asset's dependencies."""
-    from kubedag.definitions.assets import AssetDep
-
+    outputs not listed keep all of the multi-asset's dependencies. `make_dep` makes the
+    `AssetDep` of a key that is not among the shared ones."""
     by_key = {dep.asset_key: dep for dep in shared_deps}
     allowed = set(by_key) | set(keys_by_output.values())
     result: dict[str, tuple[Any, ...]] = {}
@@ -194,5 +174,5 @@ def internal_deps_of(
                 f"{owner}: internal_asset_deps['{output_name}'] names {unknown}, which are "
                 "neither inputs or deps of this multi-asset nor produced by it."
             )
-        result[output_name] = tuple(by_key.get(k) or AssetDep(k) for k in wanted)
+        result[output_name] = tuple(by_key.get(k) or make_dep(k) for k in wanted)
     return result

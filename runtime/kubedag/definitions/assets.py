@@ -227,12 +227,14 @@ class AssetsDefinition:
         return dict(self._specs_by_key)
 
     def map_asset_specs(self, fn: Callable[[AssetSpec], AssetSpec]) -> AssetsDefinition:
-        return asset_attributes.map_specs_of(self, fn)
+        mapped: AssetsDefinition = asset_attributes.map_specs_of(self, fn)
+        return mapped
 
     def with_attributes(self, **attributes: Any) -> AssetsDefinition:
         """A copy with keys renamed (`asset_key_replacements`) or groups, tags, metadata or
         automation conditions set per key (see `asset_attributes.with_attributes`)."""
-        return asset_attributes.with_attributes(self, **attributes)
+        changed: AssetsDefinition = asset_attributes.with_attributes(self, **attributes)
+        return changed
 
     @property
     def asset_deps(self) -> dict[AssetKey, set[AssetKey]]:
@@ -530,7 +532,7 @@ def multi_asset(
                 )
         if internal_asset_deps:
             narrowed = asset_attributes.internal_deps_of(
-                owner, internal_asset_deps, keys_by_output, shared_deps
+                owner, internal_asset_deps, keys_by_output, shared_deps, AssetDep
             )
             names = {key: name for name, key in keys_by_output.items()}
             asset_specs = [

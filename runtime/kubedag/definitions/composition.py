@@ -12,29 +12,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from kubedag.definitions.composition_handles import (
+    GraphInputHandle,
+    InputBinding,
+    NodeOutputHandle,
+)
+from kubedag.definitions.dynamic import output_handles
 from kubedag.definitions.policies import RetryPolicy
 from kubedag.errors import InvalidDefinitionError
-
-
-@dataclass(frozen=True)
-class NodeOutputHandle:
-    """One output of one node in a graph being composed."""
-
-    node_name: str
-    output_name: str
-
-    def alias(self, name: str) -> Any:  # pragma: no cover - guard for a common mistake
-        raise InvalidDefinitionError("Call .alias() on the op definition, not on its output.")
-
-
-@dataclass(frozen=True)
-class GraphInputHandle:
-    """An input of the graph being composed, passed on to the nodes that use it."""
-
-    input_name: str
-
-
-InputBinding = NodeOutputHandle | GraphInputHandle | tuple[NodeOutputHandle | GraphInputHandle, ...]
 
 
 @dataclass(frozen=True)
@@ -108,8 +93,6 @@ class CompositionBuilder:
             )
         )
         output_names: tuple[str, ...] = definition.composition_output_names
-        from kubedag.definitions.dynamic import output_handles  # imports this module
-
         handles = output_handles(self.owner, definition, node_name, output_names, bindings)
         if len(handles) == 1:
             return handles[0]

@@ -25,8 +25,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
-from kubedag.definitions.composition import GraphInputHandle, InputBinding, NodeOutputHandle
 from kubedag.definitions.composition import NodeInvocation as GraphNode
+from kubedag.definitions.composition_handles import (
+    GraphInputHandle,
+    InputBinding,
+    NodeOutputHandle,
+)
 from kubedag.definitions.policies import RetryPolicy
 from kubedag.errors import InvalidDefinitionError
 

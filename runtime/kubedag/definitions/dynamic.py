@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from types import GenericAlias
 from typing import Any
 
-from kubedag.definitions.composition import NodeOutputHandle
+from kubedag.definitions.composition_handles import NodeOutputHandle
 from kubedag.definitions.io_specs import Out
 from kubedag.errors import InvalidDefinitionError
 

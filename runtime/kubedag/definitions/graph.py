@@ -9,13 +9,12 @@ from typing import Any
 
 from kubedag.definitions.composition import (
     CompositionBuilder,
-    GraphInputHandle,
     NodeInvocation,
-    NodeOutputHandle,
     PendingNodeInvocation,
     composing,
     current_composition,
 )
+from kubedag.definitions.composition_handles import GraphInputHandle, NodeOutputHandle
 from kubedag.definitions.dependencies import (
     Dependencies,
     DependencyDefinition,

@@ -18,7 +18,7 @@ from kubedag.definitions.asset_graph import AssetGraph
 from kubedag.definitions.asset_key import AssetKey
 from kubedag.definitions.assets import AssetsDefinition
 from kubedag.definitions.checks import AssetCheckKey, AssetChecksDefinition, AssetCheckSpec
-from kubedag.definitions.composition import GraphInputHandle, NodeOutputHandle
+from kubedag.definitions.composition_handles import GraphInputHandle, NodeOutputHandle
 from kubedag.definitions.dynamic import CollectedOutputHandle, MappedOutputHandle
 from kubedag.definitions.graph import GraphDefinition
 from kubedag.definitions.op import OpDefinition

@@ -45,5 +45,5 @@ NAMES: dict[str, str] = {
     "with_source_code_references": _CODE,
     "link_code_references_to_git": _CODE,
     # multi-asset behaviours that came with this area
-    "map_asset_specs": "kubedag.definitions.asset_attributes",
+    "map_asset_specs": "kubedag.definitions.map_asset_specs",
 }

@@ -202,7 +202,8 @@ def checked_resource_configs(
     }
     if not schemas:
         return result
-    from kubedag.config.schema import ConfigCheck, config_error, resolved_field
+    from kubedag.config.config_errors import ConfigCheck, config_error
+    from kubedag.config.schema import resolved_field
 
     check = ConfigCheck()
     for key, schema in schemas.items():
