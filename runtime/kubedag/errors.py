@@ -98,6 +98,12 @@ class InvariantViolationError(KubedagError):
     a value its outputs cannot take (the reference's `DagsterInvariantViolationError`)."""
 
 
+class ConfigFileError(InvalidConfigError, InvariantViolationError):
+    """Run config that cannot be read: a file or pattern that matches nothing, YAML that does
+    not parse or is not a mapping. The reference raises `DagsterInvariantViolationError` there;
+    kubedag's callers catch `InvalidConfigError`; this is both."""
+
+
 class DefinitionNotFoundError(InvalidDefinitionError, InvariantViolationError):
     """A `Definitions` has no job, schedule, sensor or asset by the name asked for."""
 

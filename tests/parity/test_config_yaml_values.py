@@ -57,8 +57,10 @@ def test_config_from_pkg_resources(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     ],
 )
 def test_yaml_problems_are_config_errors(call: Any, words: str) -> None:
-    with pytest.raises(dg.InvalidConfigError, match=words):
+    with pytest.raises(dg.InvalidConfigError, match=words) as raised:
         call()
+    # what the reference raises for each of these, so its except clauses catch ours
+    assert isinstance(raised.value, dg.DagsterInvariantViolationError)
 
 
 @dg.op(required_resource_keys={"values"})

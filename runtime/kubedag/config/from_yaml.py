@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from kubedag.config.run_config import merge_config
-from kubedag.errors import InvalidConfigError
+from kubedag.errors import ConfigFileError
 
 
 def _parse(text: str, where: str) -> dict[str, Any]:
@@ -19,9 +19,9 @@ def _parse(text: str, where: str) -> dict[str, Any]:
         value = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         detail = str(exc).replace("\n", " ")
-        raise InvalidConfigError(f"{where} is not valid YAML: {detail}") from None
+        raise ConfigFileError(f"{where} is not valid YAML: {detail}") from None
     if not isinstance(value, dict):
-        raise InvalidConfigError(
+        raise ConfigFileError(
             f"{where} must hold a YAML mapping (a run config dict); got "
             f"{'nothing' if value is None else type(value).__name__}."
         )
@@ -49,15 +49,15 @@ def config_from_files(config_files: Sequence[str]) -> dict[str, Any]:
     for pattern in config_files:
         paths = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
         if glob.has_magic(pattern) and not paths:
-            raise InvalidConfigError(f"Config file pattern '{pattern}' matches no file.")
+            raise ConfigFileError(f"Config file pattern '{pattern}' matches no file.")
         for path in paths:
             try:
                 with open(path, encoding="utf-8") as handle:
                     text = handle.read()
             except FileNotFoundError:
-                raise InvalidConfigError(f"Config file '{path}' does not exist.") from None
+                raise ConfigFileError(f"Config file '{path}' does not exist.") from None
             except OSError as exc:
-                raise InvalidConfigError(
+                raise ConfigFileError(
                     f"Config file '{path}' cannot be read: {exc.strerror}."
                 ) from None
             documents.append(_parse(text, f"Config file '{path}'"))
@@ -75,8 +75,8 @@ def config_from_pkg_resources(pkg_resource_defs: Sequence[tuple[str, str]]) -> d
         try:
             text = resources.files(package).joinpath(name).read_text(encoding="utf-8")
         except ModuleNotFoundError:
-            raise InvalidConfigError(f"{where}: no package '{package}' can be imported.") from None
+            raise ConfigFileError(f"{where}: no package '{package}' can be imported.") from None
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-            raise InvalidConfigError(f"{where} does not exist.") from None
+            raise ConfigFileError(f"{where} does not exist.") from None
         documents.append(_parse(text, where))
     return _merged(documents)
