@@ -165,6 +165,7 @@ INSTANCE = {
             }
         },
         "run_monitoring": {"max_resume_run_attempts": 1},
+        "python_logs": {"managed_python_loggers": ["my_lib"], "python_log_level": "INFO"},
     },
 }
 
@@ -205,6 +206,7 @@ def test_the_instance_spec_becomes_a_runtime_document_without_secrets() -> None:
     assert parsed.part("storage") is not None and parsed.run_monitoring == {
         "max_resume_run_attempts": 1
     }
+    assert parsed.python_logs == {"managed_python_loggers": ["my_lib"], "python_log_level": "INFO"}
 
 
 def test_an_inline_password_is_refused() -> None:

@@ -407,6 +407,15 @@ class RunMonitoring(DocumentModel):
     """Silence after which a worker counts as gone (default 60)."""
 
 
+class PythonLogs(DocumentModel):
+    """Python loggers whose records runs capture into the event log (see docs/logging.md)."""
+
+    managed_python_loggers: list[Annotated[str, Field(min_length=1)]] | None = None
+    """Logger names (`my_lib`, `urllib3`): their records, and their children's, during a step."""
+    python_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] | None = None
+    """The level set on those loggers."""
+
+
 # --- the spec --------------------------------------------------------------------------------
 
 STORAGE_OR_PARTS = cel(
@@ -441,6 +450,8 @@ class InstanceSpec(DocumentModel):
     """Where run workers run."""
     run_monitoring: RunMonitoring | None = None
     """How unhealthy runs are detected."""
+    python_logs: PythonLogs | None = None
+    """Python loggers whose records runs capture."""
 
     @model_validator(mode="after")
     def _storage_or_parts(self) -> Self:
