@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from kubedag.definitions.metadata.values import normalize_metadata
+from kubedag.definitions.metadata import normalized as normalize_metadata
 
 
 @dataclass(frozen=True, slots=True, init=False)

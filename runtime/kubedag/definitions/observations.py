@@ -28,7 +28,7 @@ from typing import Any
 from kubedag.definitions.asset_attributes import IO_MANAGER_KEY
 from kubedag.definitions.asset_key import AssetKey, to_asset_key
 from kubedag.definitions.assets import AssetsDefinition, AssetSpec
-from kubedag.definitions.metadata.values import normalize_metadata
+from kubedag.definitions.metadata import normalized as normalize_metadata
 from kubedag.definitions.op import OpDefinition
 from kubedag.definitions.results import AssetCheckResult
 from kubedag.definitions.signature import OutputDef, read_signature

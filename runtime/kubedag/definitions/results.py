@@ -15,7 +15,7 @@ from types import GenericAlias
 from typing import Any
 
 from kubedag.definitions.asset_key import AssetKey, to_asset_key
-from kubedag.definitions.metadata.values import normalize_metadata
+from kubedag.definitions.metadata import normalized as normalize_metadata
 
 
 def _metadata(value: Mapping[str, Any] | None) -> dict[str, Any]:
