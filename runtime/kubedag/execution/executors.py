@@ -22,7 +22,7 @@ from kubedag.definitions.steps import StepSpec
 from kubedag.errors import InvalidConfigError
 from kubedag.execution.plan import ExecutionPlan, StepOutcomes
 from kubedag.execution.step_execution import execute_step, skipped_event
-from kubedag.records.events import STEP_TERMINAL_EVENTS, Event, EventLogEntry, EventType
+from kubedag.records.events import Event, EventLogEntry, EventType
 
 
 class RetryMode(Enum):
@@ -248,9 +248,14 @@ class InProcessExecutor(Executor):
         for event in execute_step(
             plan_context, outcomes.runnable(step), retries=self._retries is RetryMode.ENABLED
         ):
-            if event.event_type in STEP_TERMINAL_EVENTS:
-                outcomes.record(step.key, event.event_type)
-            elif outcomes.tracks_outputs and event.event_type is EventType.STEP_OUTPUT:
+            kind = event.event_type  # identity tests: no Enum __hash__ per event
+            if (
+                kind is EventType.STEP_SUCCESS
+                or kind is EventType.STEP_FAILURE
+                or kind is EventType.STEP_SKIPPED
+            ):
+                outcomes.record(step.key, kind)
+            elif outcomes.tracks_outputs and kind is EventType.STEP_OUTPUT:
                 data = event.event_specific_data
                 outcomes.record_output(step.key, data.output_name, data.mapping_key)
             yield event

@@ -144,7 +144,17 @@ class DagsterLogManager(logging.Logger):
     the run's log writer instead of building a `LogRecord` per call."""
 
     def __init__(self, writer: RunLogWriter, step_key: str | None) -> None:
-        super().__init__("kubedag")
+        # `logging.Logger.__init__`'s state, set here directly: one manager is made per step,
+        # and the base initializer (a Filterer, a level check) was most of a step context's
+        # cost. Nothing is registered with the logging module: it is never `getLogger`'s.
+        self.name = "kubedag"
+        self.level = logging.NOTSET
+        self.parent = None
+        self.propagate = True
+        self.handlers = []
+        self.disabled = False
+        self.filters = []
+        self._cache: dict[int, bool] = {}
         self._writer = writer
         self._step_key = step_key
 

@@ -60,10 +60,7 @@ class EventType(Enum):
 STEP_TERMINAL_EVENTS = frozenset(
     {EventType.STEP_SUCCESS, EventType.STEP_FAILURE, EventType.STEP_SKIPPED}
 )
-# Events logged at ERROR; every other event is DEBUG.
-_ERROR_LEVEL_EVENTS = frozenset(
-    {EventType.STEP_FAILURE, EventType.RUN_FAILURE, EventType.HOOK_ERRORED}
-)
+# Events logged at ERROR (`Event.log_level`): STEP_FAILURE, RUN_FAILURE, HOOK_ERRORED.
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,7 +232,16 @@ class Event:
 
     @property
     def log_level(self) -> int:
-        return logging.ERROR if self.event_type in _ERROR_LEVEL_EVENTS else logging.DEBUG
+        # Identity tests: `in` a set of members would call Enum's Python-level __hash__, and
+        # this runs for every event a step stores.
+        kind = self.event_type
+        if (
+            kind is EventType.STEP_FAILURE
+            or kind is EventType.RUN_FAILURE
+            or kind is EventType.HOOK_ERRORED
+        ):
+            return logging.ERROR
+        return logging.DEBUG
 
 
 @dataclass(frozen=True, slots=True)
