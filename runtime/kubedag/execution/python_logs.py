@@ -6,8 +6,10 @@ children) and those the instance lists under `python_logs: managed_python_logger
 loggers are left alone, as in the reference (a plain `logging.getLogger(__name__)` is captured
 only when the instance manages it). Records logged outside a step are not captured.
 
-One handler serves every run of the process: a run adds it to the loggers it manages for its
-duration (`managing_python_loggers`, counted, so concurrent runs share it) and each step names
+One handler serves every run of the process. It stays on the builtin logger once a run has put
+it there (outside a step it writes nothing, and adding and removing it took a tenth of a small
+run's time); a run adds it to the instance's managed loggers for its duration
+(`managing_python_loggers`, counted, so concurrent runs share it) and each step names
 itself as the current destination (`step_scope`, a context variable: a thread of another run
 is not mixed in). The handler writes nothing while it is writing, so a logger that logs while
 storing an entry cannot loop.
@@ -28,14 +30,17 @@ BUILTIN_LOGGER_NAME = "kubedag.builtin"
 _current: ContextVar[tuple[Any, str | None] | None] = ContextVar("kubedag_step", default=None)
 _lock = threading.Lock()
 _users: dict[str, int] = {}  # logger name -> runs managing it now
+_builtin_logger: logging.Logger | None = None  # what get_dagster_logger() returned, once asked
 
 
 def get_dagster_logger(name: str | None = None) -> logging.Logger:
     """A Python logger whose records inside a step land in the run's event log (at DEBUG and
     above, unless its level is set): `kubedag.builtin`, or `kubedag.builtin.<name>`."""
+    global _builtin_logger
     base = logging.getLogger(BUILTIN_LOGGER_NAME)
     if base.level == logging.NOTSET:
         base.setLevel(logging.DEBUG)
+    _builtin_logger = base
     return base.getChild(name) if name else base
 
 
@@ -68,8 +73,17 @@ def _logger(name: str) -> logging.Logger:
 @contextmanager
 def managing_python_loggers(names: Sequence[str] = (), level: int | None = None) -> Iterator[None]:
     """For a run's duration: capture the builtin logger and `names` (instance settings)."""
-    get_dagster_logger()
-    managed = [BUILTIN_LOGGER_NAME, *(n for n in names if n != BUILTIN_LOGGER_NAME)]
+    builtin = _builtin_logger or get_dagster_logger()
+    if _HANDLER not in builtin.handlers:
+        with _lock:
+            if _HANDLER not in builtin.handlers:
+                builtin.addHandler(_HANDLER)
+    if level is not None:
+        builtin.setLevel(level)
+    managed = [n for n in names if n != BUILTIN_LOGGER_NAME]
+    if not managed:
+        yield
+        return
     with _lock:
         for name in managed:
             if _users.get(name, 0) == 0:
