@@ -111,47 +111,36 @@ class JobDefinition:
             **kwargs,
         )
 
+    def _copy(self, **changes: Any) -> JobDefinition:
+        """This job built again with `changes` to its constructor's arguments (the derived
+        state, step hooks and run tags, is computed afresh from them)."""
+        arguments: dict[str, Any] = {
+            "name": self.name,
+            "steps": self.steps,
+            "node_outputs": self.node_outputs,
+            "resource_defs": self.resource_defs,
+            "executor_def": self.executor_def,
+            "config": self.config,
+            "tags": self.tags,
+            "run_tags": self.run_tags,
+            "description": self.description,
+            "partitions_def": self.partitions_def,
+            "asset_graph": self.asset_graph,
+            "selection": self.selection,
+            "graph": self.graph,
+            "metadata": self.metadata,
+            "hook_defs": self.hook_defs,
+            "logger_defs": self.logger_defs,
+        }
+        return JobDefinition(**{**arguments, **changes})
+
     def with_resources(self, resources: Mapping[str, Any]) -> JobDefinition:
         """A copy whose resources are `resources` overlaid by the job's own."""
-        return JobDefinition(
-            name=self.name,
-            steps=self.steps,
-            node_outputs=self.node_outputs,
-            resource_defs={**resources, **self.resource_defs},
-            executor_def=self.executor_def,
-            config=self.config,
-            tags=self.tags,
-            run_tags=self.run_tags,
-            description=self.description,
-            partitions_def=self.partitions_def,
-            asset_graph=self.asset_graph,
-            selection=self.selection,
-            graph=self.graph,
-            metadata=self.metadata,
-            hook_defs=self.hook_defs,
-            logger_defs=self.logger_defs,
-        )
+        return self._copy(resource_defs={**resources, **self.resource_defs})
 
     def with_hooks(self, hook_defs: Iterable[HookDefinition]) -> JobDefinition:
         """A copy whose every step also runs `hook_defs` after it."""
-        return JobDefinition(
-            name=self.name,
-            steps=self.steps,
-            node_outputs=self.node_outputs,
-            resource_defs=self.resource_defs,
-            executor_def=self.executor_def,
-            config=self.config,
-            tags=self.tags,
-            run_tags=self.run_tags,
-            description=self.description,
-            partitions_def=self.partitions_def,
-            asset_graph=self.asset_graph,
-            selection=self.selection,
-            graph=self.graph,
-            metadata=self.metadata,
-            hook_defs=self.hook_defs | to_hook_set(hook_defs, f"job '{self.name}'"),
-            logger_defs=self.logger_defs,
-        )
+        return self._copy(hook_defs=self.hook_defs | to_hook_set(hook_defs, f"job '{self.name}'"))
 
     @property
     def loggers(self) -> dict[str, Any]:
@@ -182,22 +171,12 @@ class JobDefinition:
             step.assets_def is not None and step.assets_def.partitions_def is not None
             for step in steps
         )
-        return JobDefinition(
-            name=self.name,
+        return self._copy(
             steps=steps,
             node_outputs=node_outputs,
-            resource_defs=self.resource_defs,
-            executor_def=self.executor_def,
-            config=self.config,
-            tags=self.tags,
-            run_tags=self.run_tags,
-            description=self.description,
             partitions_def=self.partitions_def if partitioned else None,
-            asset_graph=self.asset_graph,
             selection=subset,
-            metadata=self.metadata,
-            hook_defs=self.hook_defs,
-            logger_defs=self.logger_defs,
+            graph=None,
         )
 
     # -- queries ----------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from tests.runtime.runs.conftest import (
     create_run,
     event_types,
     finished,
+    messages,
     wait_for,
 )
 from tests.runtime.runs.thread_launcher import THREAD_LAUNCHER, ThreadRunLauncher
@@ -83,11 +84,11 @@ def daemon_running(instance: dg.Instance) -> Iterator[Daemon]:
 
 
 def failure_story(instance: dg.Instance, run_id: str) -> str:
-    """A failed run's events of level ERROR, with their messages: what to read when it fails."""
+    """A failed run's failure messages, step's and run's: what to read when it fails."""
     return "\n".join(
-        f"{entry.event.event_type.value}: {entry.message}"
-        for entry in instance.all_logs(run_id)
-        if entry.event is not None and entry.event.event_type.value.endswith("FAILURE")
+        f"{kind.value}: {message}"
+        for kind in (dg.EventType.STEP_FAILURE, dg.EventType.RUN_FAILURE)
+        for message in messages(instance, run_id, kind)
     )
 
 
